@@ -1,0 +1,1 @@
+"""Labs: the Lab model, loading labs/ into the database, rendering instructions."""

@@ -1,0 +1,270 @@
+"""Reading a lab folder (lab.toml, README.md, starter/, solution/, grader/, variants/).
+
+This module knows the lab format and nothing about the database: `load_lab` turns a
+folder into a frozen LabSpec or raises LabFormatError naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+SUBMIT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+DIFFICULTIES = ("intro", "intermediate", "advanced")
+RUNTIMES = ("runc", "runsc")
+MAX_TIMEOUT_S = 600
+
+
+class LabFormatError(Exception):
+    """A lab folder that does not follow the format; says which file and which field."""
+
+    def __init__(self, path: Path, field: str, message: str):
+        self.path = path
+        self.field = field
+        super().__init__(f"{path}: {field}: {message}")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The score range a known submission (starter or variant) must land in."""
+
+    name: str
+    min_score: float
+    max_score: float
+    description: str
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    slug: str
+    path: Path
+    title: str
+    summary: str
+    skills: tuple[str, ...]
+    difficulty: str
+    minutes: int
+    submit: tuple[str, ...]
+    image: str
+    command: tuple[str, ...]
+    runtime: str | None
+    timeout_s: int
+    memory_mb: int
+    cpus: float
+    pids: int
+    attempts_per_hour: int | None
+    instructions: str
+    starter: Expectation
+    variants: tuple[Expectation, ...]
+    content_hash: str
+
+    def files(self, part: str) -> dict[str, bytes]:
+        """Every file under starter/, solution/, grader/ or variants/<name>/, by relative path."""
+        return read_tree(self.path / part)
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def tree_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for name, data in read_tree(root).items():
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+class _Fields:
+    """Typed access to one TOML table, with errors that name the file and the field."""
+
+    def __init__(self, path: Path, table: dict, prefix: str = ""):
+        self.path, self.table, self.prefix = path, table, prefix
+
+    def _fail(self, key: str, message: str) -> LabFormatError:
+        return LabFormatError(self.path, self.prefix + key, message)
+
+    def get(self, key: str, kind: type | tuple[type, ...], default=...):
+        if key not in self.table:
+            if default is ...:
+                raise self._fail(key, "is required")
+            return default
+        value = self.table[key]
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise self._fail(key, f"must be {_kind_name(kind)}, not a boolean")
+        if not isinstance(value, kind):
+            raise self._fail(key, f"must be {_kind_name(kind)}, not {type(value).__name__}")
+        return value
+
+    def text(self, key: str, default=..., max_len: int = 300) -> str:
+        value = self.get(key, str, default)
+        if value is not None and not value.strip() and default is ...:
+            raise self._fail(key, "must not be empty")
+        if value is not None and len(value) > max_len:
+            raise self._fail(key, f"must be at most {max_len} characters")
+        return value
+
+    def number(self, key: str, default=..., *, low: float, high: float, integer: bool = True):
+        value = self.get(key, int if integer else (int, float), default)
+        if value is not None and not low <= value <= high:
+            raise self._fail(key, f"must be between {low:g} and {high:g}, not {value}")
+        return value
+
+    def strings(self, key: str, default=..., *, pattern: re.Pattern | None = None) -> tuple:
+        value = self.get(key, list, default)
+        for item in value:
+            if not isinstance(item, str) or not item:
+                raise self._fail(key, "must be a list of non-empty strings")
+            if pattern and not pattern.match(item):
+                raise self._fail(key, f"{item!r} is not a plain file name")
+        if len(set(value)) != len(value):
+            raise self._fail(key, "must not repeat a name")
+        return tuple(value)
+
+    def table_of(self, key: str) -> _Fields:
+        value = self.get(key, dict, {})
+        return _Fields(self.path, value, f"{self.prefix}{key}.")
+
+    def reject_unknown(self, known: set[str]) -> None:
+        for key in self.table:
+            if key not in known:
+                raise self._fail(key, f"is not a known field (known: {', '.join(sorted(known))})")
+
+
+def _kind_name(kind) -> str:
+    names = {str: "text", int: "a whole number", float: "a number", list: "a list", dict: "a table"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _expectation(fields: _Fields, name: str, default_range: tuple[float, float] | None):
+    low = fields.number("min_score", None, low=0, high=1e6, integer=False)
+    high = fields.number("max_score", None, low=0, high=1e6, integer=False)
+    if low is None or high is None:
+        if default_range is None:
+            raise fields._fail("min_score" if low is None else "max_score", "is required")
+        low = default_range[0] if low is None else low
+        high = default_range[1] if high is None else high
+    if low > high:
+        raise fields._fail("min_score", f"{low:g} is above max_score {high:g}")
+    fields.reject_unknown({"min_score", "max_score", "description"})
+    return Expectation(name, float(low), float(high), fields.text("description", "", max_len=500))
+
+
+def load_lab(path: Path) -> LabSpec:
+    """Read and validate one lab folder. Raises LabFormatError; never touches the database."""
+    slug = path.name
+    toml_path = path / "lab.toml"
+    if not SLUG_RE.match(slug):
+        raise LabFormatError(path, "slug", "folder name must be lower-case letters, digits, '-'")
+    if not toml_path.is_file():
+        raise LabFormatError(toml_path, "lab.toml", "is missing")
+    try:
+        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LabFormatError(toml_path, "lab.toml", f"is not valid TOML: {exc}") from None
+
+    top = _Fields(toml_path, data)
+    top.reject_unknown(
+        {
+            "title",
+            "summary",
+            "skills",
+            "difficulty",
+            "minutes",
+            "submit",
+            "grader",
+            "limits",
+            "attempts",
+            "starter",
+            "variants",
+        }
+    )
+    difficulty = top.text("difficulty")
+    if difficulty not in DIFFICULTIES:
+        raise top._fail("difficulty", f"must be one of {', '.join(DIFFICULTIES)}")
+    submit = top.strings("submit", pattern=SUBMIT_NAME_RE)
+    if not submit:
+        raise top._fail("submit", "must name at least one file")
+
+    grader = top.table_of("grader")
+    grader.reject_unknown({"image", "command", "runtime"})
+    runtime = grader.text("runtime", None)
+    if runtime is not None and runtime not in RUNTIMES:
+        raise grader._fail("runtime", f"must be one of {', '.join(RUNTIMES)}")
+    command = grader.strings("command", ["python3", "check.py"])
+    if not command:
+        raise grader._fail("command", "must not be empty")
+
+    limits = top.table_of("limits")
+    limits.reject_unknown({"timeout_s", "memory_mb", "cpus", "pids"})
+    attempts = top.table_of("attempts")
+    attempts.reject_unknown({"per_hour"})
+
+    for part in ("starter", "solution", "grader"):
+        if not (path / part).is_dir():
+            raise LabFormatError(path / part, part, "folder is missing")
+    for part in ("starter", "solution"):
+        for name in submit:
+            if not (path / part / name).is_file():
+                raise LabFormatError(path / part / name, "submit", f"{part}/ must contain {name}")
+    if len(command) > 1 and command[0].startswith("python") and command[1].endswith(".py"):
+        if not (path / "grader" / command[1]).is_file():
+            raise LabFormatError(path / "grader" / command[1], "grader.command", "file is missing")
+
+    readme = path / "README.md"
+    if not readme.is_file():
+        raise LabFormatError(readme, "README.md", "is missing")
+
+    starter = _expectation(top.table_of("starter"), "starter", (0.0, 0.0))
+    variants_table = top.get("variants", dict, {})
+    variants = []
+    variants_dir = path / "variants"
+    on_disk = (
+        {p.name for p in variants_dir.iterdir() if p.is_dir()} if variants_dir.is_dir() else set()
+    )
+    for name in sorted(variants_table):
+        if name not in on_disk:
+            raise LabFormatError(variants_dir / name, f"variants.{name}", "folder is missing")
+        if not isinstance(variants_table[name], dict):
+            raise top._fail(f"variants.{name}", "must be a table")
+        sub = _Fields(toml_path, variants_table[name], f"variants.{name}.")
+        variants.append(_expectation(sub, name, None))
+    for name in sorted(on_disk - set(variants_table)):
+        raise LabFormatError(variants_dir / name, f"variants.{name}", "is not declared in lab.toml")
+
+    return LabSpec(
+        slug=slug,
+        path=path,
+        title=top.text("title", max_len=120),
+        summary=top.text("summary", max_len=500),
+        skills=top.strings("skills", []),
+        difficulty=difficulty,
+        minutes=top.number("minutes", low=1, high=600),
+        submit=submit,
+        image=grader.text("image", "python", max_len=200),
+        command=command,
+        runtime=runtime,
+        timeout_s=limits.number("timeout_s", 30, low=1, high=MAX_TIMEOUT_S),
+        memory_mb=limits.number("memory_mb", 512, low=32, high=16384),
+        cpus=float(limits.number("cpus", 1, low=0.1, high=16, integer=False)),
+        pids=limits.number("pids", 128, low=8, high=4096),
+        attempts_per_hour=attempts.number("per_hour", None, low=1, high=1000),
+        instructions=readme.read_text(encoding="utf-8"),
+        starter=starter,
+        variants=tuple(variants),
+        content_hash=tree_hash(path),
+    )
+
+
+def discover_labs(root: Path) -> list[Path]:
+    """Lab folders under root: every direct child that is a directory, sorted."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))

@@ -1,0 +1,48 @@
+"""The Lab model: one row per lab folder, loaded by `manage.py labs sync`."""
+
+from django.db import models
+from django.urls import reverse
+
+
+class LabQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class Lab(models.Model):
+    class Difficulty(models.TextChoices):
+        INTRO = "intro"
+        INTERMEDIATE = "intermediate"
+        ADVANCED = "advanced"
+
+    slug = models.SlugField(max_length=63, unique=True)
+    title = models.CharField(max_length=120)
+    summary = models.TextField()
+    skills = models.JSONField(default=list)
+    difficulty = models.CharField(max_length=16, choices=Difficulty.choices)
+    minutes = models.PositiveIntegerField()
+    submit_files = models.JSONField(default=list)
+    image = models.CharField(max_length=200)
+    command = models.JSONField(default=list)
+    runtime = models.CharField(max_length=16, blank=True)
+    timeout_s = models.PositiveIntegerField()
+    memory_mb = models.PositiveIntegerField()
+    cpus = models.FloatField()
+    pids = models.PositiveIntegerField()
+    attempts_per_hour = models.PositiveIntegerField(null=True, blank=True)
+    instructions_md = models.TextField()
+    instructions_html = models.TextField()
+    content_hash = models.CharField(max_length=64)
+    is_active = models.BooleanField(default=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    objects = LabQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:lab_detail", args=[self.slug])

@@ -1,0 +1,38 @@
+"""How a lab's settings become a sandbox run: image tag, limits, command, runtime."""
+
+from typing import Protocol
+
+from django.conf import settings
+
+import graders
+
+
+class LabLike(Protocol):
+    image: str
+    command: list[str] | tuple[str, ...]
+    runtime: str | None
+    timeout_s: int
+    memory_mb: int
+    cpus: float
+    pids: int
+
+
+def resolve_image(image: str) -> str:
+    """A family name ("python") means the grader image built from this checkout's files;
+    anything with a ':' is an exact tag that a lab pinned."""
+    return image if ":" in image else graders.image_tag(image)
+
+
+def sandbox_options(lab: LabLike) -> dict:
+    """Keyword arguments for graders.run() shared by grading and `labs check`."""
+    return {
+        "image": resolve_image(lab.image),
+        "command": tuple(lab.command),
+        "runtime": settings.GRADING_RUNTIME or lab.runtime or None,
+        "limits": graders.Limits(
+            timeout_s=min(float(lab.timeout_s), float(settings.GRADING_MAX_TIMEOUT_S)),
+            memory_mb=lab.memory_mb,
+            cpus=lab.cpus,
+            pids=lab.pids,
+        ),
+    }

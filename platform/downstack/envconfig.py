@@ -1,0 +1,110 @@
+"""Strict readers for configuration from environment variables.
+
+Every reader takes the variable's name and an embedded default, and raises
+ImproperlyConfigured naming the variable when a value is set but unusable, so a typo
+in production fails at start-up instead of misbehaving later.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), not {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def env_database(name: str, default_sqlite: Path) -> dict:
+    """A DATABASES entry from a URL: postgres://user:pass@host:port/db or sqlite:///path."""
+    raw = os.environ.get(name)
+    if not raw:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": default_sqlite,
+            "TEST": {"NAME": default_sqlite.with_name("test.sqlite3")},
+            "OPTIONS": {"timeout": 20},
+        }
+    url = urlsplit(raw)
+    if url.scheme in ("postgres", "postgresql"):
+        db = url.path.lstrip("/")
+        if not db:
+            raise ImproperlyConfigured(
+                f"{name} must name a database, e.g. postgres://host/downstack"
+            )
+        options = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(db),
+            "USER": unquote(url.username or ""),
+            "PASSWORD": unquote(url.password or ""),
+            "HOST": url.hostname or "",
+            "PORT": str(url.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+        }
+    if url.scheme == "sqlite":
+        path = unquote(url.path)[1:]  # sqlite:///rel/path, sqlite:////abs/path
+        if not path or path == "/":
+            raise ImproperlyConfigured(f"{name} must name a file, e.g. sqlite:///var/db.sqlite3")
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": {"timeout": 20}}
+    raise ImproperlyConfigured(
+        f"{name} must start with postgres://, postgresql:// or sqlite://, not {url.scheme!r}"
+    )
+
+
+def env_broker_url(name: str) -> str | None:
+    """The broker URL, or None when unset (the caller then picks the filesystem broker)."""
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    scheme = urlsplit(raw).scheme
+    if scheme not in ("redis", "rediss", "amqp", "amqps", "pyamqp", "filesystem", "memory"):
+        raise ImproperlyConfigured(
+            f"{name} must be a redis://, amqp:// or filesystem:// URL, not {raw!r}"
+        )
+    return raw

@@ -1,0 +1,161 @@
+"""Downstack settings: one module, every value from the environment with an embedded default.
+
+A fresh clone runs with no servers but Docker: SQLite and a filesystem broker under var/,
+submissions on the local filesystem. Production sets DATABASE_URL, CELERY_BROKER_URL and
+the rest; nothing here exists only in production.
+"""
+
+from pathlib import Path
+
+from downstack.envconfig import (
+    env_bool,
+    env_broker_url,
+    env_choice,
+    env_database,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("DOWNSTACK_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-production")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "accounts",
+    "catalog",
+    "grading",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "downstack.urls"
+WSGI_APPLICATION = "downstack.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "grading.context_processors.infra_alert",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env_database("DATABASE_URL", VAR_DIR / "db.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "catalog:lab_list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+STORAGES = {
+    "default": {
+        "BACKEND": env_str("SUBMISSION_STORAGE", "django.core.files.storage.FileSystemStorage")
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Labs live in the repository as data; `manage.py labs sync` loads them.
+LABS_DIR = Path(env_str("LABS_DIR", str(BASE_DIR / "labs")))
+
+# Grading. Limits nest so that each layer fails before the one outside it:
+# sandbox wall time (per lab, at most GRADING_MAX_TIMEOUT_S) < Celery soft limit
+# < Celery hard limit < broker visibility timeout, and the reaper only touches rows
+# that have been running longer than the hard limit.
+GRADING_MAX_TIMEOUT_S = env_int("GRADING_MAX_TIMEOUT_S", 120, minimum=1)
+GRADING_SOFT_TIME_LIMIT_S = GRADING_MAX_TIMEOUT_S + 30
+GRADING_HARD_TIME_LIMIT_S = GRADING_MAX_TIMEOUT_S + 60
+GRADING_RUNTIME = env_choice("GRADING_RUNTIME", "", ("", "runc", "runsc")) or None
+GRADING_MAX_RETRIES = env_int("GRADING_MAX_RETRIES", 8, minimum=0)
+GRADING_RETRY_BACKOFF_S = env_int("GRADING_RETRY_BACKOFF_S", 5, minimum=1)
+GRADING_REAP_INTERVAL_S = env_int("GRADING_REAP_INTERVAL_S", 60, minimum=1)
+# A queued row whose message is older than this is assumed lost and sent again; it must
+# exceed the longest retry countdown so that a pending retry is not doubled needlessly.
+GRADING_REQUEUE_AFTER_S = env_int("GRADING_REQUEUE_AFTER_S", 900, minimum=60)
+GRADING_RETRY_BACKOFF_MAX_S = 300
+
+# Celery. Without CELERY_BROKER_URL, kombu's filesystem transport under var/ means a
+# fresh clone needs no broker server.
+CELERY_BROKER_URL = env_broker_url("CELERY_BROKER_URL") or "filesystem://"
+_BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": GRADING_HARD_TIME_LIMIT_S + 3600,
+}
+if CELERY_BROKER_URL.startswith("filesystem"):
+    for sub in ("queue", "processed"):
+        (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        {
+            "data_folder_in": str(_BROKER_DIR / "queue"),
+            "data_folder_out": str(_BROKER_DIR / "queue"),
+            "processed_folder": str(_BROKER_DIR / "processed"),
+            "store_processed": False,
+        }
+    )
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"grading.grade_submission": {"queue": "grading"}}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE = {
+    "reap-stuck-submissions": {
+        "task": "grading.reap_submissions",
+        "schedule": float(GRADING_REAP_INTERVAL_S),
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,1 @@
+"""Submissions and their grading: models, the grading service, the Celery tasks."""

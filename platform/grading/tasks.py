@@ -1,0 +1,46 @@
+"""Celery tasks: thin doorways into grading.services (ids in, one service call)."""
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+import graders
+from grading import services
+
+
+def retry_countdown(retries: int) -> int:
+    """Exponential backoff for infrastructure failures, capped."""
+    return min(settings.GRADING_RETRY_BACKOFF_S * 2**retries, settings.GRADING_RETRY_BACKOFF_MAX_S)
+
+
+@shared_task(
+    name="grading.grade_submission",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.GRADING_SOFT_TIME_LIMIT_S,
+    time_limit=settings.GRADING_HARD_TIME_LIMIT_S,
+    max_retries=settings.GRADING_MAX_RETRIES,
+)
+def grade_submission(self, submission_id: str) -> None:
+    """Safe to deliver twice: the service's atomic claim grades a submission once.
+
+    Only infrastructure errors are retried; a learner's failing code is a result. When
+    the retries run out the row stays queued with its reason, and the reaper sends it
+    again later, so nothing is lost.
+    """
+    try:
+        services.submission_grade(submission_id=submission_id)
+    except graders.InfrastructureError as exc:
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
+    except SoftTimeLimitExceeded as exc:
+        services.submission_release_running(
+            submission_id=submission_id, reason="grading exceeded the worker's soft time limit"
+        )
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
+
+
+@shared_task(name="grading.reap_submissions")
+def reap_submissions() -> int:
+    """Safe to run twice: see services.submissions_reap."""
+    return len(services.submissions_reap())

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from grading import views
+
+app_name = "grading"
+urlpatterns = [
+    path("new/<slug:slug>/", views.submission_create, name="submission_create"),
+    path("<uuid:pk>/", views.submission_detail, name="submission_detail"),
+]

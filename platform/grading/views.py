@@ -1,0 +1,52 @@
+"""Submitting files and following a submission until it is graded."""
+
+from catalog.models import Lab
+from catalog.views import render_lab_page
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from grading.forms import SubmissionForm
+from grading.models import Submission
+from grading.services import SubmissionRejected
+from grading.services import submission_create as create
+
+REFRESH_SECONDS = 2
+
+
+@login_required
+@require_POST
+def submission_create(request, slug):
+    lab = get_object_or_404(Lab.objects.active(), slug=slug)
+    form = SubmissionForm(request.POST, request.FILES, lab=lab)
+    if form.is_valid():
+        try:
+            submission = create(user=request.user, lab=lab, files=form.files_by_name())
+        except SubmissionRejected as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect(submission)
+    return render_lab_page(request, lab, form, status=400)
+
+
+@login_required
+def submission_detail(request, pk):
+    submission = get_object_or_404(
+        Submission.objects.visible_to(request.user).select_related("lab", "user"), pk=pk
+    )
+    tests = list(submission.tests.all())
+    staff = request.user.is_staff
+    shown = [t for t in tests if staff or t.visible_to_learner()]
+    hidden = [t for t in tests if not (staff or t.visible_to_learner())]
+    return render(
+        request,
+        "grading/submission_detail.html",
+        {
+            "submission": submission,
+            "shown_tests": shown,
+            "hidden_passed": sum(t.passed() for t in hidden),
+            "hidden_failed": sum(not t.passed() for t in hidden),
+            "refresh_seconds": None if submission.is_finished() else REFRESH_SECONDS,
+            "files": submission.files.all(),
+        },
+    )

@@ -1,0 +1,62 @@
+"""`labs sync`: idempotent, says what changed, keeps a good lab when its folder breaks."""
+
+import pytest
+from catalog.models import Lab
+from catalog.rendering import render_markdown
+from django.core.management import CommandError, call_command
+
+from tests.conftest import write_lab
+
+
+def sync_output(capsys):
+    call_command("labs", "sync")
+    return capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_sync_adds_then_reports_unchanged(labs_dir, capsys):
+    write_lab(labs_dir, "lab-a", "print(1)\n")
+    assert "added  lab-a" in sync_output(capsys)
+    assert "unchanged  lab-a" in sync_output(capsys)
+    assert Lab.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_sync_updates_a_changed_lab(labs_dir, capsys):
+    path = write_lab(labs_dir, "lab-a", "print(1)\n")
+    sync_output(capsys)
+    (path / "README.md").write_text("# New words\n")
+    assert "updated  lab-a" in sync_output(capsys)
+    assert "New words" in Lab.objects.get().instructions_html
+
+
+@pytest.mark.django_db
+def test_sync_retires_a_removed_lab_and_revives_it(labs_dir, capsys):
+    path = write_lab(labs_dir, "lab-a", "print(1)\n")
+    sync_output(capsys)
+    moved = path.rename(labs_dir.parent / "aside")
+    assert "retired  lab-a" in sync_output(capsys)
+    assert not Lab.objects.get().is_active
+    moved.rename(path)
+    assert "updated  lab-a" in sync_output(capsys)
+    assert Lab.objects.get().is_active
+
+
+@pytest.mark.django_db
+def test_malformed_lab_fails_the_command_and_keeps_the_stored_version(labs_dir, capsys):
+    path = write_lab(labs_dir, "lab-a", "print(1)\n")
+    sync_output(capsys)
+    toml = path / "lab.toml"
+    toml.write_text(toml.read_text().replace('difficulty = "intro"', "difficulty = 3"))
+    with pytest.raises(CommandError, match="could not be loaded"):
+        call_command("labs", "sync")
+    err = capsys.readouterr().err
+    assert "lab-a/lab.toml: difficulty: must be text" in err
+    assert Lab.objects.get().is_active
+
+
+def test_markdown_never_passes_raw_html():
+    html = render_markdown("# Title\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>")
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html
+    assert "<h1>Title</h1>" in html

@@ -1,0 +1,116 @@
+"""Shared fixtures: users, the synced hello-sandbox lab, a scratch lab, the grader image."""
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username, *, staff=False):
+        return django_user_model.objects.create_user(
+            username=username, password=f"{username}-password", is_staff=staff
+        )
+
+    return make
+
+
+@pytest.fixture
+def learner(make_user):
+    return make_user("ada")
+
+
+@pytest.fixture
+def other_learner(make_user):
+    return make_user("linus")
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user("grace", staff=True)
+
+
+@pytest.fixture
+def labs_dir(tmp_path, settings):
+    """An empty labs folder that settings.LABS_DIR points at."""
+    path = tmp_path / "labs"
+    path.mkdir()
+    settings.LABS_DIR = path
+    return path
+
+
+@pytest.fixture
+def hello_lab(db, labs_dir):
+    """hello-sandbox, copied from the repository and synced into the database."""
+    from catalog.models import Lab
+    from catalog.sync import labs_sync
+
+    shutil.copytree(ROOT / "labs" / "hello-sandbox", labs_dir / "hello-sandbox")
+    labs_sync(root=labs_dir)
+    return Lab.objects.get(slug="hello-sandbox")
+
+
+def write_lab(root: Path, slug: str, checker: str, *, submit=("main.py",), extra_toml="") -> Path:
+    """A minimal valid lab whose checker is the given Python source."""
+    path = root / slug
+    for part in ("starter", "solution", "grader"):
+        (path / part).mkdir(parents=True, exist_ok=True)
+    for name in submit:
+        (path / "starter" / name).write_text("print('starter')\n")
+        (path / "solution" / name).write_text("print('solution')\n")
+    (path / "grader" / "check.py").write_text(textwrap.dedent(checker))
+    (path / "README.md").write_text(f"# {slug}\n\nDo the thing.\n")
+    submit_list = ", ".join(f'"{n}"' for n in submit)
+    (path / "lab.toml").write_text(
+        textwrap.dedent(
+            f"""\
+            title = "Lab {slug}"
+            summary = "A lab for tests."
+            skills = ["testing"]
+            difficulty = "intro"
+            minutes = 5
+            submit = [{submit_list}]
+
+            [limits]
+            timeout_s = 20
+            memory_mb = 128
+            """
+        )
+        + extra_toml
+    )
+    return path
+
+
+@pytest.fixture
+def scratch_lab(db, labs_dir):
+    """Factory: a synced lab with a custom checker."""
+    from catalog.models import Lab
+    from catalog.sync import labs_sync
+
+    def make(slug, checker, **kwargs):
+        write_lab(labs_dir, slug, checker, **kwargs)
+        report = labs_sync(root=labs_dir)
+        assert not report.errors, report.errors
+        return Lab.objects.get(slug=slug)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def grader_image():
+    """The content-tagged grader image, built (offline, cached) when missing."""
+    from graders.images import builder
+
+    return builder.build(family="python", source="offline")
+
+
+def pytest_report_header(config):
+    db = django_settings.DATABASES["default"]
+    return (
+        f"database: {db['ENGINE'].rsplit('.', 1)[-1]}; broker: {django_settings.CELERY_BROKER_URL}"
+    )

@@ -1,0 +1,110 @@
+"""A real Celery worker process on the configured broker and the test database."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    user = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    host = db["HOST"] or "localhost"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{user}@{host}{port}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, log_path: Path, extra_env: dict[str, str]):
+        env = dict(os.environ)
+        env.update(
+            {
+                "DATABASE_URL": database_url(),
+                "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+                "LABS_DIR": str(settings.LABS_DIR),
+                "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+                "GRADING_RETRY_BACKOFF_S": "1",
+                "PYTHONPATH": os.pathsep.join(["platform", "."]),
+            }
+        )
+        env.update(extra_env)
+        self.log_path = log_path
+        self.log = log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "downstack",
+                "worker",
+                "--queues",
+                "grading",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--without-mingle",
+                "--without-gossip",
+                "--hostname",
+                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the Celery worker did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path, settings):
+    """Start a worker process (optionally with extra env); stopped at the end of the test."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    workers = []
+
+    def start(**extra_env):
+        worker = Worker(tmp_path / f"worker-{len(workers)}.log", extra_env)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def wait_for(predicate, timeout=90, interval=0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"gave up after {timeout} s waiting for {predicate.__doc__ or predicate}")

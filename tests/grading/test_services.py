@@ -1,0 +1,180 @@
+"""The grading service against the real sandbox: scores, errors, duplicates, no Docker."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from grading.models import Submission
+from grading.services import (
+    SubmissionRejected,
+    submission_create,
+    submission_grade,
+    submissions_reap,
+)
+from grading.tasks import grade_submission
+
+import graders
+
+LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
+pytestmark = [pytest.mark.django_db]
+
+
+def files_of(part: str) -> dict[str, bytes]:
+    return {"logparse.py": (LAB / part / "logparse.py").read_bytes()}
+
+
+@pytest.mark.docker
+def test_reference_solution_gets_full_marks_with_sandbox_facts(hello_lab, learner, grader_image):
+    submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    graded = submission_grade(submission_id=submission.pk)
+    assert graded.status == Submission.Status.GRADED
+    assert graded.score == graded.max_score == 10
+    assert graded.passed()
+    assert graded.tests.count() == 6
+    assert graded.tests.filter(visibility="hidden").count() == 2
+    assert graded.started_at <= graded.finished_at
+    assert graded.exit_code == 0 and graded.duration_s > 0
+    assert not graded.timed_out and not graded.oom_killed
+    assert graded.image == grader_image
+
+
+@pytest.mark.docker
+def test_forged_result_from_learner_code_scores_zero(hello_lab, learner, grader_image):
+    files = {"logparse.py": (LAB / "variants" / "forge-result" / "logparse.py").read_bytes()}
+    submission = submission_create(user=learner, lab=hello_lab, files=files)
+    graded = submission_grade(submission_id=submission.pk)
+    assert graded.status == Submission.Status.GRADED
+    assert graded.score == 0 and graded.max_score == 10
+
+
+@pytest.mark.docker
+def test_same_message_delivered_twice_grades_once(hello_lab, learner, grader_image):
+    submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    grade_submission.apply(args=[str(submission.pk)])
+    first = Submission.objects.get(pk=submission.pk)
+    grade_submission.apply(args=[str(submission.pk)])
+    again = Submission.objects.get(pk=submission.pk)
+    assert again.deliveries == 1
+    assert again.finished_at == first.finished_at
+    assert again.tests.count() == 6
+
+
+@pytest.mark.docker
+def test_checker_printing_malformed_results_is_a_grader_error_never_a_score(
+    scratch_lab, learner, grader_image
+):
+    lab = scratch_lab("bad-json", 'print(\'{"score": 10, "max_score": 10, "tests": [\')\n')
+    submission = submission_create(user=learner, lab=lab, files={"main.py": b"print(1)\n"})
+    graded = submission_grade(submission_id=submission.pk)
+    assert graded.status == Submission.Status.ERROR
+    assert graded.score is None and graded.tests.count() == 0
+    assert "does not count as an attempt" in graded.status_detail
+    assert not graded.counts_as_attempt()
+
+
+@pytest.mark.docker
+def test_checker_printing_oversized_results_is_a_grader_error(scratch_lab, learner, grader_image):
+    checker = """
+        import json
+        print(json.dumps({"score": 1, "max_score": 1, "output": "x" * 2_000_000}))
+    """
+    lab = scratch_lab("huge-json", checker)
+    submission = submission_create(user=learner, lab=lab, files={"main.py": b"print(1)\n"})
+    graded = submission_grade(submission_id=submission.pk)
+    assert graded.status == Submission.Status.ERROR
+    assert graded.score is None
+
+
+@pytest.mark.docker
+def test_checker_scoring_above_max_is_a_grader_error(scratch_lab, learner, grader_image):
+    lab = scratch_lab("over-max", 'print(\'{"score": 11, "max_score": 10}\')\n')
+    submission = submission_create(user=learner, lab=lab, files={"main.py": b"print(1)\n"})
+    assert submission_grade(submission_id=submission.pk).status == Submission.Status.ERROR
+
+
+def test_docker_unavailable_keeps_the_submission_queued_with_a_clear_status(
+    hello_lab, learner, monkeypatch
+):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    with pytest.raises(graders.InfrastructureError):
+        # Eager retries run at once; the last one gives up and raises.
+        grade_submission.apply(args=[str(submission.pk)], throw=True)
+    kept = Submission.objects.get(pk=submission.pk)
+    assert kept.status == Submission.Status.QUEUED
+    assert kept.infra_failures >= 1
+    assert "will retry" in kept.status_detail.lower()
+    assert "docker" in kept.last_infra_error.lower()
+    assert kept.files.get().content.read() == files_of("solution")["logparse.py"]
+    assert kept.tests.count() == 0 and kept.score is None
+
+
+@pytest.mark.docker
+def test_after_docker_returns_the_kept_submission_is_graded(
+    hello_lab, learner, monkeypatch, grader_image
+):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    with pytest.raises(graders.InfrastructureError):
+        submission_grade(submission_id=submission.pk)
+    monkeypatch.delenv("DOCKER_HOST")
+    graded = submission_grade(submission_id=submission.pk)
+    assert graded.status == Submission.Status.GRADED and graded.passed()
+    assert graded.infra_failures == 1
+
+
+def test_reaper_requeues_rows_stuck_in_running_and_lost_messages(hello_lab, learner, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from grading import services
+
+    sent = []
+    monkeypatch.setattr(
+        services, "submission_enqueue", lambda *, submission_id: sent.append(submission_id)
+    )
+    long_ago = timezone.now() - timedelta(seconds=settings.GRADING_HARD_TIME_LIMIT_S + 5)
+    stuck = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    Submission.objects.filter(pk=stuck.pk).update(status="running", started_at=long_ago)
+    fresh = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    Submission.objects.filter(pk=fresh.pk).update(status="running", started_at=timezone.now())
+    lost = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    Submission.objects.filter(pk=lost.pk).update(
+        enqueued_at=timezone.now() - timedelta(seconds=settings.GRADING_REQUEUE_AFTER_S + 5)
+    )
+    reaped = submissions_reap()
+    assert set(reaped) == {stuck.pk, lost.pk}
+    assert set(sent) == {stuck.pk, lost.pk}
+    assert Submission.objects.get(pk=stuck.pk).status == "queued"
+    assert Submission.objects.get(pk=fresh.pk).status == "running"
+
+
+def test_result_of_a_reaped_run_cannot_overwrite_the_new_claim(hello_lab, learner):
+    from grading import services
+
+    submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    old_token = services._claim(submission.pk)
+    services.submission_release(submission_id=submission.pk, token=old_token, reason="test")
+    new_token = services._claim(submission.pk)
+    assert new_token and new_token != old_token
+    # The first worker's release after the re-claim must not touch the row.
+    services.submission_release(submission_id=submission.pk, token=old_token, reason="late")
+    row = Submission.objects.get(pk=submission.pk)
+    assert row.status == "running" and row.claim_token == new_token
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({}, "Missing file: logparse.py"),
+        ({"logparse.py": b""}, "logparse.py is empty"),
+        ({"logparse.py": b"x" * (256 * 1024 + 1)}, "at most 262,144 bytes"),
+        ({"logparse.py": b"x", "extra.py": b"y"}, "does not take extra.py"),
+    ],
+)
+def test_bad_upload_is_rejected_with_a_specific_message_and_nothing_queued(
+    hello_lab, learner, files, message
+):
+    with pytest.raises(SubmissionRejected, match=message):
+        submission_create(user=learner, lab=hello_lab, files=files)
+    assert not Submission.objects.exists()

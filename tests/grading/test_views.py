@@ -1,0 +1,166 @@
+"""Web pages: log in, the lab page, uploading, following a submission, who may see what."""
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from grading.models import Submission, TestResult
+from grading.services import submission_create
+
+LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
+pytestmark = pytest.mark.django_db
+
+
+def solution_bytes() -> bytes:
+    return (LAB / "solution" / "logparse.py").read_bytes()
+
+
+@pytest.fixture
+def graded(hello_lab, learner):
+    """A graded submission with a visible and a hidden check, stored without Docker."""
+    submission = submission_create(
+        user=learner, lab=hello_lab, files={"logparse.py": b"print(1)\n"}
+    )
+    Submission.objects.filter(pk=submission.pk).update(status="graded", score=2, max_score=3)
+    TestResult.objects.create(
+        submission=submission,
+        position=0,
+        name="visible check",
+        score=2,
+        max_score=2,
+        status="passed",
+        output="p50 matched",
+        visibility="visible",
+    )
+    TestResult.objects.create(
+        submission=submission,
+        position=1,
+        name="secret corner case",
+        score=0,
+        max_score=1,
+        status="failed",
+        output="expected 42, got 41",
+        visibility="hidden",
+    )
+    return Submission.objects.get(pk=submission.pk)
+
+
+def test_pages_need_a_login(client, hello_lab):
+    for url in (reverse("catalog:lab_list"), hello_lab.get_absolute_url()):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_login_and_logout(client, learner):
+    response = client.post(reverse("login"), {"username": "ada", "password": "ada-password"})
+    assert response.status_code == 302
+    assert client.get(reverse("catalog:lab_list")).status_code == 200
+    client.post(reverse("logout"))
+    assert client.get(reverse("catalog:lab_list")).status_code == 302
+
+
+def test_wrong_password_says_so(client, learner):
+    response = client.post(reverse("login"), {"username": "ada", "password": "nope"})
+    assert b"did not match" in response.content
+
+
+def test_lab_page_shows_rendered_instructions_and_an_upload_field(client, learner, hello_lab):
+    client.force_login(learner)
+    page = client.get(hello_lab.get_absolute_url()).content.decode()
+    assert "<h1>The access-log summary that lies</h1>" in page
+    assert 'type="file" name="logparse.py"' in page
+
+
+def test_upload_creates_a_queued_submission_and_redirects_to_it(client, learner, hello_lab):
+    client.force_login(learner)
+    upload = SimpleUploadedFile("whatever-name.py", solution_bytes())
+    response = client.post(
+        reverse("grading:submission_create", args=[hello_lab.slug]), {"logparse.py": upload}
+    )
+    submission = Submission.objects.get()
+    assert response.status_code == 302 and response["Location"] == submission.get_absolute_url()
+    assert submission.status == "queued" and submission.user == learner
+    assert submission.files.get().content.read() == solution_bytes()
+
+
+def test_empty_upload_is_rejected_on_the_lab_page(client, learner, hello_lab):
+    client.force_login(learner)
+    response = client.post(
+        reverse("grading:submission_create", args=[hello_lab.slug]),
+        {"logparse.py": SimpleUploadedFile("logparse.py", b"")},
+    )
+    assert response.status_code == 400
+    assert "The submitted file is empty" in response.content.decode()
+    assert not Submission.objects.exists()
+
+
+def test_missing_file_is_rejected_on_the_lab_page(client, learner, hello_lab):
+    client.force_login(learner)
+    response = client.post(reverse("grading:submission_create", args=[hello_lab.slug]), {})
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+    assert not Submission.objects.exists()
+
+
+def test_pending_submission_page_refreshes_itself_without_javascript(client, learner, hello_lab):
+    client.force_login(learner)
+    submission = submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x=1\n"})
+    page = client.get(submission.get_absolute_url()).content.decode()
+    assert '<meta http-equiv="refresh" content="2">' in page
+    assert "Queued" in page
+
+
+def test_graded_page_stops_refreshing_and_hides_hidden_checks(client, learner, graded):
+    client.force_login(learner)
+    page = client.get(graded.get_absolute_url()).content.decode()
+    assert 'http-equiv="refresh"' not in page
+    assert "2 / 3" in page
+    assert "visible check" in page and "p50 matched" in page
+    assert "secret corner case" not in page and "expected 42" not in page
+    assert "Hidden checks: 0 passed, 1 failed." in page
+
+
+def test_staff_sees_hidden_checks(client, staff, graded):
+    client.force_login(staff)
+    page = client.get(graded.get_absolute_url()).content.decode()
+    assert "secret corner case" in page and "expected 42, got 41" in page
+
+
+def test_another_learner_cannot_see_a_submission(client, other_learner, graded):
+    client.force_login(other_learner)
+    assert client.get(graded.get_absolute_url()).status_code == 404
+
+
+def test_anonymous_cannot_see_a_submission(client, graded):
+    response = client.get(graded.get_absolute_url())
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_lab_page_lists_only_my_attempts(client, learner, other_learner, hello_lab, graded):
+    client.force_login(other_learner)
+    page = client.get(hello_lab.get_absolute_url()).content.decode()
+    assert str(graded.pk) not in page and "None yet." in page
+
+
+def test_learner_output_is_escaped_in_feedback(client, learner, graded):
+    TestResult.objects.filter(name="visible check").update(output="<script>alert(1)</script>")
+    Submission.objects.filter(pk=graded.pk).update(feedback="<img src=x onerror=alert(1)> **bold**")
+    client.force_login(learner)
+    page = client.get(graded.get_absolute_url()).content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    assert "<img src=x" not in page and "<strong>bold</strong>" in page
+
+
+def test_staff_sees_an_alert_when_submissions_wait_on_infrastructure(
+    client, staff, learner, hello_lab
+):
+    submission = submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x=1\n"})
+    Submission.objects.filter(pk=submission.pk).update(
+        infra_failures=2, last_infra_error="Docker is not running"
+    )
+    client.force_login(staff)
+    page = client.get(reverse("catalog:lab_list")).content.decode()
+    assert "1 submission(s) are waiting" in page and "Docker is not running" in page
+    client.force_login(learner)
+    assert "are waiting" not in client.get(reverse("catalog:lab_list")).content.decode()
