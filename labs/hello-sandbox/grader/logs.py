@@ -49,3 +49,11 @@ def generated(seed: int, count: int, *, tricky: float = 0.0, garbage: float = 0.
         else:
             lines.append(line(rng))
     return "\n".join(lines) + "\n"
+
+
+def distinct_latencies(seed: int, count: int) -> str:
+    """Clean lines whose latencies are all different, so every rank gives another value."""
+    rng = random.Random(seed)
+    millis = rng.sample(range(1, 20 * count), count)
+    lines = [line(rng).rsplit(" ", 1)[0] + f" {m / 1000:.3f}" for m in millis]
+    return "\n".join(lines) + "\n"
