@@ -109,6 +109,24 @@ def grader_image():
     return builder.build(family="python", source="offline")
 
 
+@pytest.fixture
+def start_worker(transactional_db, tmp_path, settings):
+    """Start a worker process (optionally with extra env); stopped at the end of the test."""
+    from tests.worker_process import Worker
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    workers = []
+
+    def start(**extra_env):
+        worker = Worker(tmp_path / f"worker-{len(workers)}.log", extra_env)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
 def pytest_report_header(config):
     db = django_settings.DATABASES["default"]
     return (

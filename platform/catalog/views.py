@@ -1,9 +1,15 @@
 """Catalog pages: the list of labs and one lab's instructions with its submit form."""
 
+import io
+import zipfile
+
+from django.conf import settings
+from django.http import HttpResponse
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from grading.forms import SubmissionForm
 
+from catalog.labfiles import read_tree
 from catalog.models import Lab
 
 
@@ -27,3 +33,16 @@ def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200):
         {"lab": lab, "form": form, "attempts": request.user.submissions.filter(lab=lab)[:10]},
         status=status,
     )
+
+
+@login_required
+def lab_starter(request, slug):
+    """The starter folder as a zip, named after the lab so it unpacks into its own folder."""
+    lab = get_object_or_404(Lab.objects.active(), slug=slug)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in read_tree(settings.LABS_DIR / lab.slug / "starter").items():
+            archive.writestr(f"{lab.slug}/{name}", data)
+    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{lab.slug}-starter.zip"'
+    return response

@@ -9,7 +9,7 @@ from django.urls import reverse
 from grading.models import Submission
 from grading.services import submission_enqueue, submissions_reap
 
-from tests.e2e.conftest import wait_for
+from tests.worker_process import wait_for
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
 pytestmark = [pytest.mark.docker, pytest.mark.worker]

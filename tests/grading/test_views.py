@@ -164,3 +164,14 @@ def test_staff_sees_an_alert_when_submissions_wait_on_infrastructure(
     assert "1 submission(s) are waiting" in page and "Docker is not running" in page
     client.force_login(learner)
     assert "are waiting" not in client.get(reverse("catalog:lab_list")).content.decode()
+
+
+def test_starter_zip_holds_the_starter_files_only(client, learner, hello_lab):
+    import io
+    import zipfile
+
+    client.force_login(learner)
+    response = client.get(reverse("catalog:lab_starter", args=[hello_lab.slug]))
+    assert response["Content-Type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert sorted(names) == ["hello-sandbox/logparse.py", "hello-sandbox/sample.log"]

@@ -1,4 +1,4 @@
-"""A real Celery worker process on the configured broker and the test database."""
+"""A real Celery worker process on the configured broker and the test database, for tests."""
 
 import os
 import subprocess
@@ -6,11 +6,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def database_url() -> str:
@@ -24,7 +23,7 @@ def database_url() -> str:
 
 
 class Worker:
-    def __init__(self, log_path: Path, extra_env: dict[str, str]):
+    def __init__(self, log_path: Path, extra_env: dict[str, str], concurrency: int = 1):
         env = dict(os.environ)
         env.update(
             {
@@ -82,22 +81,6 @@ class Worker:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
-
-
-@pytest.fixture
-def start_worker(transactional_db, tmp_path, settings):
-    """Start a worker process (optionally with extra env); stopped at the end of the test."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    workers = []
-
-    def start(**extra_env):
-        worker = Worker(tmp_path / f"worker-{len(workers)}.log", extra_env)
-        workers.append(worker)
-        return worker
-
-    yield start
-    for worker in workers:
-        worker.stop()
 
 
 def wait_for(predicate, timeout=90, interval=0.25):

@@ -1,0 +1,157 @@
+#!/usr/bin/env python
+"""Grading latency and throughput through the real pipeline, against a bare `docker run`.
+
+Submits the hello-sandbox reference N times (the grading service, the configured broker,
+a real Celery worker process, the sandbox) and measures submit-to-graded latency one at
+a time, then throughput with N submitted at once. In the same run it times a bare
+`docker run` of the same image and checker over the same files, the least any grading
+could cost on this machine, and prints the ratios. Machines here are noisy: compare
+ratios, not seconds.
+
+    .venv/bin/python bench/grading.py [-n 10] [--concurrency 2]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
+
+
+def setup_django(var_dir: str) -> None:
+    os.environ["DOWNSTACK_VAR_DIR"] = var_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "downstack.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def summary(name: str, latencies: list[float], throughput: float) -> str:
+    return (
+        f"{name:<22} median {statistics.median(latencies):6.2f} s   "
+        f"p95 {percentile(latencies, 95):6.2f} s   throughput {throughput * 60:6.1f}/min"
+    )
+
+
+def bare_docker_run(image: str, command: list[str], archive: bytes, limits) -> float:
+    """One `docker run` with the sandbox's limits and the same stdin tar; returns seconds."""
+    from graders.sandbox import CAPABILITIES, SCRATCH_DIRS
+
+    size = f"size={limits.tmpfs_mb}m"
+    args = ["docker", "run", "--rm", "-i", "--network", "none", "--read-only",
+            "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
+            "--cpus", str(limits.cpus), "--pids-limit", str(limits.pids),
+            "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", "0",
+            "--log-driver", "none",
+            "-e", f"DOWNSTACK_INPUT_BYTES={limits.tmpfs_mb << 20}",
+            "-e", f"DOWNSTACK_RESULT_BYTES={limits.result_bytes}"]
+    for cap in CAPABILITIES:
+        args += ["--cap-add", cap]
+    for path, mode in SCRATCH_DIRS.items():
+        args += ["--tmpfs", f"{path}:{size},mode={mode}"]
+    started = time.monotonic()
+    done = subprocess.run([*args, image, *command], input=archive, capture_output=True)
+    elapsed = time.monotonic() - started
+    if done.returncode != 0 or b'"results"' not in done.stdout:
+        raise SystemExit(f"bare docker run failed:\n{done.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=10, help="submissions per measurement (default 10)")
+    parser.add_argument("--concurrency", type=int, default=2,
+                        help="worker processes, and parallel bare runs (default 2)")
+    args = parser.parse_args()
+
+    var_dir = tempfile.mkdtemp(prefix="downstack-bench-")
+    setup_django(var_dir)
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from catalog.labfiles import load_lab, read_tree
+    from catalog.models import Lab
+    from catalog.sandbox import sandbox_options
+    from catalog.sync import labs_sync
+    from graders.sandbox import _archive
+    from grading.models import Submission
+    from grading.services import submission_create
+    from tests.worker_process import Worker
+
+    labs_sync(root=settings.LABS_DIR)
+    lab = Lab.objects.get(slug="hello-sandbox")
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    files = read_tree(settings.LABS_DIR / "hello-sandbox" / "solution")
+    options = sandbox_options(load_lab(settings.LABS_DIR / "hello-sandbox"))
+    archive = _archive(read_tree(settings.LABS_DIR / "hello-sandbox" / "grader"), files)
+
+    print(f"broker {settings.CELERY_BROKER_URL.split('@')[-1]}, "
+          f"database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+          f"image {options['image']}, n={args.n}, concurrency={args.concurrency}")
+    worker = Worker(Path(var_dir) / "worker.log", {"DOWNSTACK_VAR_DIR": var_dir}, args.concurrency)
+
+    def grade_many(count: int) -> list[float]:
+        created = {}
+        for _ in range(count):
+            created[submission_create(user=user, lab=lab, files=files).pk] = time.monotonic()
+        done: dict = {}
+        deadline = time.monotonic() + 60 + 30 * count
+        while len(done) < count:
+            if time.monotonic() > deadline:
+                raise SystemExit("gave up waiting for grading; see " + str(worker.log_path))
+            finished = Submission.objects.filter(
+                pk__in=[pk for pk in created if pk not in done], status__in=("graded", "error")
+            ).values_list("pk", "status", "score")
+            for pk, status, score in finished:
+                if status != "graded" or score != 10:
+                    raise SystemExit(f"submission {pk} ended {status} with {score}")
+                done[pk] = time.monotonic() - created[pk]
+            time.sleep(0.02)
+        return list(done.values())
+
+    try:
+        grade_many(1)  # warm up: the worker's first task imports and connects
+        bare_docker_run(options["image"], list(options["command"]), archive, options["limits"])
+
+        pipeline_latency = [grade_many(1)[0] for _ in range(args.n)]
+        bare_latency = [
+            bare_docker_run(options["image"], list(options["command"]), archive, options["limits"])
+            for _ in range(args.n)
+        ]
+        started = time.monotonic()
+        grade_many(args.n)
+        pipeline_throughput = args.n / (time.monotonic() - started)
+        started = time.monotonic()
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            list(pool.map(lambda _: bare_docker_run(options["image"], list(options["command"]),
+                                                    archive, options["limits"]), range(args.n)))
+        bare_throughput = args.n / (time.monotonic() - started)
+    finally:
+        worker.stop()
+
+    print(summary("pipeline", pipeline_latency, pipeline_throughput))
+    print(summary("bare docker run", bare_latency, bare_throughput))
+    print(
+        f"ratio pipeline/bare:    median {statistics.median(pipeline_latency) / statistics.median(bare_latency):.2f}x"
+        f"   p95 {percentile(pipeline_latency, 95) / percentile(bare_latency, 95):.2f}x"
+        f"   throughput {pipeline_throughput / bare_throughput:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()

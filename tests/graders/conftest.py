@@ -1,0 +1,92 @@
+"""Fixtures for the sandbox tests: the real grader image, a Docker client, a grading helper.
+
+Every run made through ``grade`` carries a per-test marker in its environment, so the
+leftover check after each test looks only at this test's containers, even when other
+test sessions share the engine.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+
+import docker
+import docker.errors
+import pytest
+
+import graders
+from graders.images import builder
+from graders.sandbox import LABEL
+
+TEST_RUN_ENV = "DOWNSTACK_TEST_RUN"
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    return docker.from_env()
+
+
+@pytest.fixture(scope="session")
+def sandbox_image(docker_client: docker.DockerClient) -> str:
+    """The content-tagged grader image, built offline when missing (cached otherwise)."""
+    return builder.build(family="python", source="offline", client=docker_client)
+
+
+def sandbox_containers(client: docker.DockerClient, marker: str) -> list[str]:
+    """Ids of sandbox containers, running or not, whose environment carries ``marker``."""
+    found = []
+    for summary in client.api.containers(all=True, filters={"label": LABEL}):
+        try:
+            env = client.api.inspect_container(summary["Id"])["Config"]["Env"] or []
+        except docker.errors.NotFound:
+            continue  # removed between listing and looking: not a leftover
+        if f"{TEST_RUN_ENV}={marker}" in env:
+            found.append(summary["Id"])
+    return found
+
+
+@pytest.fixture
+def live_sandboxes(docker_client: docker.DockerClient, run_marker: str) -> Callable[[], list[str]]:
+    """Ids of this test's sandbox containers that still exist, right now."""
+    return lambda: sandbox_containers(docker_client, run_marker)
+
+
+@pytest.fixture
+def run_marker(request: pytest.FixtureRequest, docker_client: docker.DockerClient) -> Iterator[str]:
+    """A marker for this test's runs; after the test, none of its containers may remain."""
+    marker = uuid.uuid4().hex
+    yield marker
+    leftovers = sandbox_containers(docker_client, marker)
+    assert not leftovers, f"{request.node.name} left sandbox containers behind: {leftovers}"
+
+
+Grade = Callable[..., graders.RunResult]
+
+
+@pytest.fixture
+def grade(sandbox_image: str, docker_client: docker.DockerClient, run_marker: str) -> Grade:
+    """Run a checker (source text) over submission files with small, quick limits."""
+
+    def _grade(
+        check_source: str,
+        submission: dict[str, bytes] | None = None,
+        *,
+        extra_checker_files: dict[str, bytes] | None = None,
+        env: dict[str, str] | None = None,
+        runtime: str | None = None,
+        **limits: float,
+    ) -> graders.RunResult:
+        checker = {"check.py": textwrap.dedent(check_source).encode()}
+        checker.update(extra_checker_files or {})
+        return graders.run(
+            image=sandbox_image,
+            checker=checker,
+            submission=submission or {},
+            limits=graders.Limits(**{"timeout_s": 20.0, **limits}),  # type: ignore[arg-type]
+            env={**(env or {}), TEST_RUN_ENV: run_marker},
+            runtime=runtime,
+            client=docker_client,
+        )
+
+    return _grade
