@@ -126,13 +126,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": GRADING_HARD_TIME_LIMIT_S + 3600,
 }
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS.update(
         {
             "data_folder_in": str(_BROKER_DIR / "queue"),
             "data_folder_out": str(_BROKER_DIR / "queue"),
             "processed_folder": str(_BROKER_DIR / "processed"),
+            "control_folder": str(_BROKER_DIR / "control"),
             "store_processed": False,
         }
     )
