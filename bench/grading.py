@@ -53,13 +53,35 @@ def bare_docker_run(image: str, command: list[str], archive: bytes, limits) -> f
     from graders.sandbox import CAPABILITIES, SCRATCH_DIRS
 
     size = f"size={limits.tmpfs_mb}m"
-    args = ["docker", "run", "--rm", "-i", "--network", "none", "--read-only",
-            "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
-            "--cpus", str(limits.cpus), "--pids-limit", str(limits.pids),
-            "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--user", "0",
-            "--log-driver", "none",
-            "-e", f"DOWNSTACK_INPUT_BYTES={limits.tmpfs_mb << 20}",
-            "-e", f"DOWNSTACK_RESULT_BYTES={limits.result_bytes}"]
+    args = [
+        "docker",
+        "run",
+        "--rm",
+        "-i",
+        "--network",
+        "none",
+        "--read-only",
+        "--memory",
+        f"{limits.memory_mb}m",
+        "--memory-swap",
+        f"{limits.memory_mb}m",
+        "--cpus",
+        str(limits.cpus),
+        "--pids-limit",
+        str(limits.pids),
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--user",
+        "0",
+        "--log-driver",
+        "none",
+        "-e",
+        f"DOWNSTACK_INPUT_BYTES={limits.tmpfs_mb << 20}",
+        "-e",
+        f"DOWNSTACK_RESULT_BYTES={limits.result_bytes}",
+    ]
     for cap in CAPABILITIES:
         args += ["--cap-add", cap]
     for path, mode in SCRATCH_DIRS.items():
@@ -75,22 +97,26 @@ def bare_docker_run(image: str, command: list[str], archive: bytes, limits) -> f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=10, help="submissions per measurement (default 10)")
-    parser.add_argument("--concurrency", type=int, default=2,
-                        help="worker processes, and parallel bare runs (default 2)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        help="worker processes, and parallel bare runs (default 2)",
+    )
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="downstack-bench-")
     setup_django(var_dir)
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-
     from catalog.labfiles import load_lab, read_tree
     from catalog.models import Lab
     from catalog.sandbox import sandbox_options
     from catalog.sync import labs_sync
-    from graders.sandbox import _archive
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
     from grading.models import Submission
     from grading.services import submission_create
+
+    from graders.sandbox import _archive
     from tests.worker_process import Worker
 
     labs_sync(root=settings.LABS_DIR)
@@ -100,9 +126,11 @@ def main() -> None:
     options = sandbox_options(load_lab(settings.LABS_DIR / "hello-sandbox"))
     archive = _archive(read_tree(settings.LABS_DIR / "hello-sandbox" / "grader"), files)
 
-    print(f"broker {settings.CELERY_BROKER_URL.split('@')[-1]}, "
-          f"database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
-          f"image {options['image']}, n={args.n}, concurrency={args.concurrency}")
+    print(
+        f"broker {settings.CELERY_BROKER_URL.split('@')[-1]}, "
+        f"database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"image {options['image']}, n={args.n}, concurrency={args.concurrency}"
+    )
     worker = Worker(Path(var_dir) / "worker.log", {"DOWNSTACK_VAR_DIR": var_dir}, args.concurrency)
 
     def grade_many(count: int) -> list[float]:
@@ -138,17 +166,24 @@ def main() -> None:
         pipeline_throughput = args.n / (time.monotonic() - started)
         started = time.monotonic()
         with ThreadPoolExecutor(args.concurrency) as pool:
-            list(pool.map(lambda _: bare_docker_run(options["image"], list(options["command"]),
-                                                    archive, options["limits"]), range(args.n)))
+            list(
+                pool.map(
+                    lambda _: bare_docker_run(
+                        options["image"], list(options["command"]), archive, options["limits"]
+                    ),
+                    range(args.n),
+                )
+            )
         bare_throughput = args.n / (time.monotonic() - started)
     finally:
         worker.stop()
 
     print(summary("pipeline", pipeline_latency, pipeline_throughput))
     print(summary("bare docker run", bare_latency, bare_throughput))
+    median_ratio = statistics.median(pipeline_latency) / statistics.median(bare_latency)
+    p95_ratio = percentile(pipeline_latency, 95) / percentile(bare_latency, 95)
     print(
-        f"ratio pipeline/bare:    median {statistics.median(pipeline_latency) / statistics.median(bare_latency):.2f}x"
-        f"   p95 {percentile(pipeline_latency, 95) / percentile(bare_latency, 95):.2f}x"
+        f"ratio pipeline/bare:    median {median_ratio:.2f}x   p95 {p95_ratio:.2f}x"
         f"   throughput {pipeline_throughput / bare_throughput:.2f}x"
     )
 

@@ -4,8 +4,8 @@ import io
 import zipfile
 
 from django.conf import settings
-from django.http import HttpResponse
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from grading.forms import SubmissionForm
 

@@ -30,3 +30,15 @@ def test_files_larger_than_the_scratch_space_are_refused() -> None:
 def test_unusable_environment_names_are_refused() -> None:
     with pytest.raises(ValueError, match="environment variable"):
         graders.run(image="any", checker={}, submission={}, env={"A=B": "1"}, client=UNREACHABLE)
+
+
+@pytest.mark.parametrize("name", ["DOWNSTACK_LEARNER_UID", "DOWNSTACK_RESULT_BYTES", "PYTHONPATH"])
+def test_variables_the_sandbox_owns_cannot_be_overridden(name: str) -> None:
+    with pytest.raises(ValueError, match="set by the sandbox itself"):
+        graders.run(image="any", checker={}, submission={}, env={name: "0"}, client=UNREACHABLE)
+
+
+@pytest.mark.parametrize("command", [(), ("",), ["python3", None]])
+def test_an_empty_command_is_refused(command) -> None:
+    with pytest.raises(ValueError, match="command must be"):
+        graders.run(image="any", checker={}, submission={}, command=command, client=UNREACHABLE)

@@ -19,7 +19,7 @@ import docker
 import pytest
 
 import graders
-from graders.sandbox import CAPABILITIES
+from graders.sandbox import CAPABILITIES, LEARNER_UID_BASE, LEARNER_UID_SPAN
 
 Grade = Callable[..., graders.RunResult]
 Live = Callable[[], list[str]]
@@ -451,7 +451,8 @@ def test_container_is_locked_down_as_seen_from_inside_and_in_inspect(
     assert facts["checker"]["NoNewPrivs"] == "1"
     assert facts["learner"]["CapEff"] == "0000000000000000"
     assert facts["learner"]["NoNewPrivs"] == "1"
-    assert facts["learner"]["Uid"].split()[0] == "2000"
+    learner_uid = int(facts["learner"]["Uid"].split()[0])
+    assert LEARNER_UID_BASE <= learner_uid < LEARNER_UID_BASE + LEARNER_UID_SPAN
 
 
 # -- limits ---------------------------------------------------------------------------------
@@ -525,6 +526,36 @@ def test_learner_fork_bomb_is_contained_and_cleaned_up(grade: Grade) -> None:
     )
     facts = observed(result)
     assert facts == {"timed_out": True, "after": "still works"}
+
+
+def test_a_fork_bomb_in_one_run_does_not_starve_a_run_beside_it(grade: Grade) -> None:
+    # RLIMIT_NPROC is counted per uid across the host: runs must not share a learner uid.
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    bombing = threading.Thread(
+        target=grade, args=(checker(f"learner({bomb!r}, timeout_s=6)\nreport({{}})"),)
+    )
+    bombing.start()
+    time.sleep(2.5)  # let the bomb reach its process limit
+    try:
+        result = grade(
+            checker(
+                """
+                code = "import subprocess\\nsubprocess.run(['true'], check=True)"
+                runs = [learner(code, timeout_s=3)[1] for _ in range(3)]
+                report({"ok": [r.returncode == 0 for r in runs]})
+                """
+            )
+        )
+    finally:
+        bombing.join()
+    facts = observed(result)
+    assert facts["ok"] == [True, True, True]
+
+
+def test_every_run_gets_its_own_learner_uid(grade: Grade) -> None:
+    body = checker('report({"uid": g.learner_uid})')
+    uids = {observed(grade(body))["uid"] for _ in range(3)}
+    assert len(uids) == 3
 
 
 def test_wall_clock_deadline_kills_the_run_and_removes_the_container(
@@ -604,7 +635,7 @@ def test_runsc_runtime_runs_a_checker(grade: Grade, docker_client: docker.Docker
 
         g = Grader()
         run = g.run_learner(["python3", "-c", "import os; print(os.getuid())"])
-        g.check("learner runs as 2000 under gVisor", run.stdout.strip() == b"2000")
+        g.check("learner runs as its own uid under gVisor", int(run.stdout) == g.learner_uid)
         g.emit()
         """,
         runtime="runsc",

@@ -1,0 +1,25 @@
+"""The sandbox that runs lab checkers over submissions, and the contracts around it.
+
+    from graders import run, Limits, image_tag
+    outcome = run(image=image_tag(), checker={...}, submission={...}, limits=Limits(timeout_s=10))
+
+A plain library: it takes files and limits and returns a frozen result. It never imports
+Django and knows nothing of users, labs or the database.
+"""
+
+from graders.images import image_tag
+from graders.limits import Limits
+from graders.results import Results, ResultsError, TestOutcome, parse_results
+from graders.sandbox import InfrastructureError, RunResult, run
+
+__all__ = [
+    "InfrastructureError",
+    "Limits",
+    "Results",
+    "ResultsError",
+    "RunResult",
+    "TestOutcome",
+    "image_tag",
+    "parse_results",
+    "run",
+]

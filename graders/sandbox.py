@@ -1,0 +1,549 @@
+"""Runs one lab checker over one submission in a fresh, locked-down Docker container.
+
+``run()`` is the single entry point. The container gets no network, capped memory
+(without swap), CPU, processes, scratch space, open files, file size and output, a
+read-only root, almost no capabilities, and a wall-clock deadline enforced from here.
+Files go in through the container's stdin as a tar (a read-only root rules out
+``put_archive``); the image's entry program unpacks them, runs the checker and answers
+with one envelope on stdout. The container is removed in ``finally``, whatever happened.
+
+Anything the checker or the learner's code does is a ``RunResult``; only failures of the
+infrastructure (no daemon, missing image, API errors) raise ``InfrastructureError``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import secrets
+import selectors
+import socket
+import tarfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+from docker.types import LogConfig, Ulimit
+
+from graders.limits import Limits
+from graders.results import Results, ResultsError, parse_results
+
+logger = logging.getLogger(__name__)
+
+# Every sandbox container carries this label, so leftovers can be found and removed:
+#   docker rm -f $(docker ps -aq --filter label=downstack.sandbox)
+LABEL = "downstack.sandbox"
+DEFAULT_LIMITS = Limits()
+DEFAULT_COMMAND = ("python3", "check.py")
+
+# The entry program needs exactly these to start learner programs as another user:
+CAPABILITIES = [
+    "SETUID",  # setuid() to the learner uid
+    "SETGID",  # setgid()/setgroups([]) to the learner gid, dropping root's groups
+    "CHOWN",  # hand the learner its fresh, writable copy of the submission
+    "KILL",  # kill the learner's processes, which belong to another uid
+]
+# gVisor's kernel runs as host threads inside the container's pids cgroup (about 40 when
+# idle, 90 for a small lab on two cores, more on bigger hosts), so under it the cgroup
+# limit gets this allowance on top. Guest processes are still held by the learner's
+# RLIMIT_NPROC, which gVisor enforces, and by the memory limit.
+GVISOR_PIDS_ALLOWANCE = 512
+# Scratch space (tmpfs, so it is counted against the memory limit and gone afterwards).
+SCRATCH_DIRS = {"/tmp": "1777", "/run/grade": "755"}
+
+# Variables the image and its entry program own; a caller's env may not set them.
+RESERVED_ENV = frozenset(
+    {
+        "DOWNSTACK_INPUT_BYTES",
+        "DOWNSTACK_RESULT_BYTES",
+        "DOWNSTACK_LEARNER_UID",
+        "DOWNSTACK_GRADER",
+        "DOWNSTACK_SUBMISSION",
+        "PYTHONPATH",
+    }
+)
+# Learner uids are drawn from this range, far from host accounts (see learner_uid()).
+LEARNER_UID_BASE = 1_000_000
+LEARNER_UID_SPAN = 1_000_000_000
+ENVELOPE_MAGIC = b"DOWNSTACK-ENVELOPE"
+# Docker multiplexes stdout and stderr over the attach socket in frames with an 8-byte
+# header: stream type (1 = stdout, 2 = stderr), 3 zero bytes, big-endian payload length.
+FRAME_HEADER = 8
+STDOUT, STDERR = 1, 2
+# The staff log keeps the start and the end of the checker's stderr.
+LOG_HEAD_BYTES = 32 * 1024
+LOG_TAIL_BYTES = 32 * 1024
+# How long a killed or finished container may take to report that it stopped.
+STOP_WAIT_S = 15
+
+
+class InfrastructureError(Exception):
+    """The run could not happen for reasons outside the submission and the checker.
+
+    The message says what to do; callers retry these, they are never the learner's fault.
+    """
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one grading run produced; the sandbox facts are kept even without a score."""
+
+    results: Results | None
+    error: str | None
+    exit_code: int | None
+    duration_s: float
+    peak_memory_bytes: int | None
+    timed_out: bool
+    oom_killed: bool
+    output_truncated: bool
+    log: str
+    limits: Limits = DEFAULT_LIMITS  # the limits it ran under, for failure_reason()
+
+    def failure_reason(self) -> str | None:
+        """Why there is no score, in words for the learner; None when there is one."""
+        if self.results is not None:
+            return None
+        if self.timed_out:
+            return (
+                f"Grading stopped after {self.limits.timeout_s:g} s: "
+                "your program ran past the time limit."
+            )
+        if self.oom_killed:
+            return f"Your program used more than {self.limits.memory_mb} MB and was stopped."
+        if self.output_truncated:
+            return (
+                f"Grading stopped: more than {_human_bytes(self.limits.output_bytes)} "
+                "of output was printed."
+            )
+        return (
+            "The grader could not produce a score for this submission (a grader error, "
+            "not a verdict on your code). Staff can see the details."
+        )
+
+
+def run(
+    *,
+    image: str,
+    checker: Mapping[str, bytes],
+    submission: Mapping[str, bytes],
+    limits: Limits = DEFAULT_LIMITS,
+    command: Sequence[str] = DEFAULT_COMMAND,
+    env: Mapping[str, str] | None = None,
+    runtime: str | None = None,
+    client: docker.DockerClient | None = None,
+) -> RunResult:
+    """Run ``command`` in the checker directory over the submission, in a fresh container.
+
+    checker: relative path -> bytes of the lab's hidden grader/ directory.
+    submission: relative path -> bytes of the learner's files.
+    env: extra environment variables for the checker (e.g. DOWNSTACK_SEED).
+    runtime: None for the engine's default, or e.g. "runsc" for gVisor.
+
+    Raises InfrastructureError when Docker is unreachable, the image is missing or the
+    API fails, and ValueError for unusable arguments (paths escaping their directory,
+    files larger than the scratch space). Safe to run twice: nothing is shared between runs.
+    """
+    if not command or not all(isinstance(part, str) and part for part in command):
+        raise ValueError(f"command must be a non-empty list of words, got {command!r}")
+    archive = _archive(checker, submission)
+    scratch_bytes = limits.tmpfs_mb * 1024 * 1024
+    if len(archive) > scratch_bytes:
+        raise ValueError(
+            f"checker and submission files take {len(archive)} bytes, more than the "
+            f"{limits.tmpfs_mb} MB scratch space (tmpfs_mb)"
+        )
+    environment = _environment(env, limits, scratch_bytes)
+    api = (client or _connect()).api
+    with _docker_errors_as_infrastructure():
+        _require_image(api, image)
+        pids = limits.pids + (GVISOR_PIDS_ALLOWANCE if _is_gvisor(api, runtime) else 0)
+        container_id = _create(api, image, list(command), environment, limits, pids, runtime)
+    try:
+        with _docker_errors_as_infrastructure():
+            return _drive(api, container_id, archive, limits)
+    finally:
+        _remove(api, container_id)
+
+
+# -- the container ------------------------------------------------------------------------
+
+
+def _create(
+    api: docker.APIClient,
+    image: str,
+    command: list[str],
+    environment: dict[str, str],
+    limits: Limits,
+    pids: int,
+    runtime: str | None,
+) -> str:
+    size = f"size={limits.tmpfs_mb}m"
+    host_config = api.create_host_config(
+        network_mode="none",
+        mem_limit=limits.memory_bytes,
+        memswap_limit=limits.memory_bytes,  # equal to the memory limit: no swap
+        nano_cpus=int(limits.cpus * 1e9),
+        pids_limit=pids,
+        read_only=True,
+        tmpfs={path: f"{size},mode={mode}" for path, mode in SCRATCH_DIRS.items()},
+        shm_size=limits.tmpfs_mb * 1024 * 1024,  # /dev/shm is scratch space too
+        cap_drop=["ALL"],
+        cap_add=CAPABILITIES,
+        security_opt=["no-new-privileges"],
+        ulimits=[
+            Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
+            Ulimit(name="fsize", soft=limits.fsize_mb << 20, hard=limits.fsize_mb << 20),
+        ],
+        # Output is read live from the attach socket; no copy is kept on the host disk.
+        log_config=LogConfig(type=LogConfig.types.NONE),
+        runtime=runtime,
+    )
+    created = api.create_container(
+        image,
+        command=command,
+        # stdin open and not detached: Docker sets StdinOnce, so closing our write side
+        # of the attach socket is end-of-file for the entry program.
+        stdin_open=True,
+        detach=False,
+        user="0",  # the entry drops privileges itself; it must start as root
+        environment=environment,
+        hostname="sandbox",
+        labels={LABEL: "1"},
+        host_config=host_config,
+    )
+    return str(created["Id"])
+
+
+def _drive(api: docker.APIClient, container_id: str, archive: bytes, limits: Limits) -> RunResult:
+    attached = api.attach_socket(
+        container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+    )
+    # For local and plain-TCP engines the SDK returns a SocketIO; the socket is inside.
+    sock: socket.socket = getattr(attached, "_sock", attached)
+    streams = _Streams(limits.output_bytes)
+    try:
+        started = time.monotonic()
+        api.start(container_id)
+        outcome = _exchange(sock, archive, streams, started + limits.timeout_s)
+        duration = time.monotonic() - started
+    finally:
+        # shutdown() first: close() alone leaves the connection open while the SDK's
+        # file objects still refer to it, and an engine blocked writing into an unread
+        # attach connection cannot even kill the container.
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed by the engine
+        sock.close()
+        attached.close()
+    timed_out = outcome == "deadline"
+    output_truncated = outcome == "overflow"
+    if timed_out or output_truncated:
+        _kill(api, container_id)
+    try:
+        api.wait(container_id, timeout=STOP_WAIT_S)
+    except requests.exceptions.ReadTimeout as exc:
+        raise InfrastructureError(
+            f"The Docker engine did not stop container {container_id[:12]} within "
+            f"{STOP_WAIT_S} s; check the engine's health (`docker info`)"
+        ) from exc
+    state = api.inspect_container(container_id)["State"]
+    oom_killed = bool(state.get("OOMKilled"))
+    container_exit = state.get("ExitCode")
+    log = streams.log_text()
+
+    envelope, envelope_problem = _read_envelope(bytes(streams.stdout))
+    exit_code = envelope.get("checker_exit", container_exit) if envelope else container_exit
+    peak = envelope.get("peak_memory_bytes") if envelope else None
+    results: Results | None = None
+    error: str | None = None
+    if output_truncated:
+        error = f"the run wrote more than {limits.output_bytes} bytes of output and was stopped"
+    elif timed_out:
+        pass
+    elif envelope is None:
+        if not oom_killed:
+            error = (
+                f"the grader image's entry program ended without a result "
+                f"(exit code {container_exit}): {envelope_problem}; see the log"
+            )
+    elif "error" in envelope:
+        error = f"grader error: {envelope['error']}"
+    else:
+        text = envelope.get("results")
+        if not isinstance(text, str):
+            error = "grader error: the result envelope has no results text"
+        else:
+            try:
+                results = parse_results(text, max_bytes=limits.result_bytes)
+            except ResultsError as exc:
+                if not oom_killed:  # a checker killed mid-print: the OOM is the reason
+                    error = _checker_problem(exc, exit_code)
+    return RunResult(
+        results=results,
+        error=error,
+        exit_code=exit_code if isinstance(exit_code, int) else None,
+        duration_s=round(duration, 3),
+        peak_memory_bytes=peak if isinstance(peak, int) else None,
+        timed_out=timed_out,
+        oom_killed=oom_killed,
+        output_truncated=output_truncated,
+        log=log,
+        limits=limits,
+    )
+
+
+def _checker_problem(exc: ResultsError, exit_code: object) -> str:
+    if isinstance(exit_code, int) and exit_code != 0:
+        return f"the checker exited with status {exit_code} and gave no valid results: {exc}"
+    return f"invalid results from the checker: {exc}"
+
+
+def _exchange(sock: socket.socket, archive: bytes, streams: _Streams, deadline: float) -> str:
+    """Send the archive and read the output until end of stream, the deadline or the cap.
+
+    Returns "eof", "deadline" or "overflow". Sending and reading share one loop so a
+    container that talks before it has read all its input cannot deadlock us.
+    """
+    pending = memoryview(archive)
+    sock.setblocking(False)
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "deadline"
+            for _, events in selector.select(remaining):
+                if events & selectors.EVENT_WRITE and pending:
+                    try:
+                        pending = pending[sock.send(pending[: 1 << 16]) :]
+                    except BlockingIOError:
+                        continue
+                    except (BrokenPipeError, ConnectionResetError):
+                        # It stopped reading; what it wrote back will say why.
+                        pending = pending[len(pending) :]
+                    if not pending:
+                        sock.shutdown(socket.SHUT_WR)
+                        selector.modify(sock, selectors.EVENT_READ)
+                if events & selectors.EVENT_READ:
+                    try:
+                        chunk = sock.recv(1 << 16)
+                    except BlockingIOError:
+                        continue
+                    except ConnectionResetError:
+                        return "eof"
+                    if not chunk:
+                        return "eof"
+                    if not streams.feed(chunk):
+                        return "overflow"
+
+
+class _Streams:
+    """Splits Docker's multiplexed attach stream into the envelope and a capped log."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.total = 0
+        self.pending = bytearray()
+        self.stdout = bytearray()
+        self.log_head = bytearray()
+        self.log_tail = bytearray()
+        self.log_dropped = 0
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take more bytes; False once the payload passes the cap."""
+        self.pending += chunk
+        while len(self.pending) >= FRAME_HEADER:
+            kind = self.pending[0]
+            size = int.from_bytes(self.pending[4:FRAME_HEADER], "big")
+            if self.total + size > self.cap:
+                return False
+            if len(self.pending) < FRAME_HEADER + size:
+                break
+            payload = bytes(self.pending[FRAME_HEADER : FRAME_HEADER + size])
+            del self.pending[: FRAME_HEADER + size]
+            self.total += size
+            if kind == STDOUT:
+                self.stdout += payload
+            elif kind == STDERR:
+                self._log(payload)
+        return True
+
+    def _log(self, payload: bytes) -> None:
+        room = LOG_HEAD_BYTES - len(self.log_head)
+        self.log_head += payload[:room]
+        self.log_tail += payload[room:] if room > 0 else payload
+        if len(self.log_tail) > 2 * LOG_TAIL_BYTES:  # trim in batches, not per frame
+            self._trim_tail()
+
+    def _trim_tail(self) -> None:
+        excess = len(self.log_tail) - LOG_TAIL_BYTES
+        if excess > 0:
+            self.log_dropped += excess
+            del self.log_tail[:excess]
+
+    def log_text(self) -> str:
+        self._trim_tail()
+        gap = f"\n[... {self.log_dropped} bytes left out ...]\n" if self.log_dropped else ""
+        return (
+            self.log_head.decode("utf-8", "replace")
+            + gap
+            + self.log_tail.decode("utf-8", "replace")
+        )
+
+
+def _read_envelope(stdout: bytes) -> tuple[dict[str, Any] | None, str]:
+    """Parse ``DOWNSTACK-ENVELOPE <n>\\n<json>``; returns (envelope, problem if None)."""
+    if not stdout:
+        return None, "it wrote nothing to stdout"
+    header, newline, body = stdout.partition(b"\n")
+    words = header.split()
+    if not newline or len(words) != 2 or words[0] != ENVELOPE_MAGIC or not words[1].isdigit():
+        return None, "its stdout does not start with a result envelope"
+    if len(body) != int(words[1]):
+        return None, f"the result envelope is cut short ({len(body)} of {int(words[1])} bytes)"
+    try:
+        envelope = json.loads(body)
+    except json.JSONDecodeError as exc:
+        return None, f"the result envelope is not JSON ({exc})"
+    if not isinstance(envelope, dict):
+        return None, "the result envelope is not a JSON object"
+    return envelope, ""
+
+
+def _kill(api: docker.APIClient, container_id: str) -> None:
+    try:
+        api.kill(container_id)
+    except docker.errors.APIError as exc:
+        # 409: it stopped by itself between the deadline and the kill.
+        if exc.status_code != 409:
+            raise
+
+
+def _remove(api: docker.APIClient, container_id: str) -> None:
+    try:
+        api.remove_container(container_id, force=True)
+    except docker.errors.NotFound:
+        pass
+    except (docker.errors.APIError, requests.exceptions.RequestException):
+        # Raising here would hide the run's own outcome or exception; the label lets an
+        # operator find the leftover.
+        logger.exception("could not remove sandbox container %s", container_id[:12])
+
+
+# -- inputs and the engine ---------------------------------------------------------------------
+
+
+def _archive(checker: Mapping[str, bytes], submission: Mapping[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for top, files in (("grader", checker), ("submission", submission)):
+            for name, data in sorted(files.items()):
+                info = tarfile.TarInfo(f"{top}/{_safe_relative(name, top)}")
+                info.size = len(data)
+                info.mode = 0o644
+                tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _safe_relative(name: str, top: str) -> str:
+    path = PurePosixPath(name)
+    if not name or "\0" in name or "\\" in name or path.is_absolute() or ".." in path.parts:
+        raise ValueError(f"{top} file name {name!r} must be a relative path inside {top}/")
+    clean = path.as_posix()
+    if clean in ("", "."):
+        raise ValueError(f"{top} file name {name!r} names no file")
+    return clean
+
+
+def _environment(env: Mapping[str, str] | None, limits: Limits, scratch: int) -> dict[str, str]:
+    environment: dict[str, str] = {}
+    for key, value in (env or {}).items():
+        if not key or "=" in key or "\0" in key or "\0" in value:
+            raise ValueError(f"environment variable name {key!r} or its value is not usable")
+        if key in RESERVED_ENV:
+            # e.g. DOWNSTACK_LEARNER_UID=0 would run the learner's code as root.
+            raise ValueError(f"environment variable {key} is set by the sandbox itself")
+        environment[key] = value
+    environment["DOWNSTACK_INPUT_BYTES"] = str(scratch)
+    environment["DOWNSTACK_RESULT_BYTES"] = str(limits.result_bytes)
+    environment["DOWNSTACK_LEARNER_UID"] = str(learner_uid())
+    return environment
+
+
+def learner_uid() -> int:
+    """A fresh uid for each run's learner code.
+
+    Without user namespaces the kernel counts RLIMIT_NPROC per uid across the whole
+    host, so a shared learner uid would let a fork bomb in one container starve the
+    learner's program in another grading running beside it. A random uid far above any
+    host account keeps concurrent runs apart.
+    """
+    return LEARNER_UID_BASE + secrets.randbelow(LEARNER_UID_SPAN)
+
+
+def _connect() -> docker.DockerClient:
+    try:
+        return docker.from_env()
+    except docker.errors.DockerException as exc:
+        raise InfrastructureError(
+            f"Docker is not running: start it with `sudo scripts/host-setup.sh` ({exc})"
+        ) from exc
+
+
+def _is_gvisor(api: docker.APIClient, runtime: str | None) -> bool:
+    """Whether ``runtime`` is gVisor; InfrastructureError if the engine does not know it."""
+    if runtime is None:
+        return False
+    registered = api.info().get("Runtimes") or {}
+    if runtime not in registered:
+        raise InfrastructureError(
+            f"The container runtime {runtime!r} is not registered with Docker "
+            f"(known: {', '.join(sorted(registered))}): run `sudo scripts/host-setup.sh` "
+            "or choose the default runtime"
+        )
+    path = str(registered[runtime].get("path", ""))
+    return "runsc" in (runtime, path.rsplit("/", 1)[-1])
+
+
+def _require_image(api: docker.APIClient, image: str) -> None:
+    try:
+        api.inspect_image(image)
+    except docker.errors.ImageNotFound as exc:
+        raise InfrastructureError(
+            f"Grader image {image} is missing: build it with `python -m graders.images build`"
+        ) from exc
+
+
+@contextmanager
+def _docker_errors_as_infrastructure() -> Iterator[None]:
+    """Turn engine and transport failures into InfrastructureError with advice."""
+    try:
+        yield
+    except requests.exceptions.ConnectionError as exc:
+        raise InfrastructureError(
+            "Docker is not running: start it with `sudo scripts/host-setup.sh`"
+        ) from exc
+    except docker.errors.APIError as exc:
+        raise InfrastructureError(
+            f"The Docker engine refused a sandbox request: {exc.explanation or exc}"
+        ) from exc
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise InfrastructureError(f"The Docker engine failed during a sandbox run: {exc}") from exc
+    except OSError as exc:  # the attach socket broke under us
+        raise InfrastructureError(f"Lost the connection to the Docker engine: {exc}") from exc
+
+
+def _human_bytes(size: int) -> str:
+    if size >= 1 << 20 and size % (1 << 20) == 0:
+        return f"{size >> 20} MB"
+    if size >= 1 << 10 and size % (1 << 10) == 0:
+        return f"{size >> 10} KB"
+    return f"{size} bytes"

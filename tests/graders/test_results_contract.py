@@ -1,0 +1,219 @@
+"""The results contract: what parse_results accepts, and the exact words when it refuses."""
+
+import json
+
+import pytest
+
+from graders import Results, ResultsError, TestOutcome, parse_results
+
+CAP = 262_144
+
+
+def parse(document: object, max_bytes: int = CAP) -> Results:
+    return parse_results(json.dumps(document), max_bytes=max_bytes)
+
+
+def test_a_gradescope_results_document_is_accepted_as_is() -> None:
+    document = {
+        "score": 7.5,
+        "max_score": 10,
+        "output": "summary for the learner",
+        "output_format": "md",
+        "execution_time": 12,
+        "visibility": "after_due_date",
+        "stdout_visibility": "hidden",
+        "extra_data": {"anything": [1, 2]},
+        "leaderboard": [{"name": "speed", "value": 3.2, "order": "asc"}],
+        "tests": [
+            {
+                "name": "p99 under 3x p50",
+                "name_format": "text",
+                "number": "1.1",
+                "score": 5,
+                "max_score": 5,
+                "status": "passed",
+                "output": "p99=4.1ms p50=1.6ms",
+                "output_format": "text",
+                "visibility": "visible",
+                "tags": ["tail-latency"],
+                "extra_data": {},
+            },
+            {"name": "hidden one", "score": 2.5, "max_score": 5},
+        ],
+    }
+    results = parse(document)
+    assert results == Results(
+        score=7.5,
+        max_score=10.0,
+        output="summary for the learner",
+        tests=(
+            TestOutcome(
+                name="p99 under 3x p50",
+                score=5.0,
+                max_score=5.0,
+                status="passed",
+                output="p99=4.1ms p50=1.6ms",
+                visibility="visible",
+                tags=("tail-latency",),
+            ),
+            TestOutcome(
+                name="hidden one",
+                score=2.5,
+                max_score=5.0,
+                status="failed",
+                output="",
+                visibility="after_due_date",  # inherited from the document
+                tags=(),
+            ),
+        ),
+    )
+
+
+def test_missing_totals_are_the_sums_of_the_tests() -> None:
+    results = parse({"tests": [{"score": 1, "max_score": 2}, {"score": 0.5, "max_score": 0.5}]})
+    assert (results.score, results.max_score) == (1.5, 2.5)
+    assert [t.name for t in results.tests] == ["Test 1", "Test 2"]
+    assert [t.status for t in results.tests] == ["failed", "passed"]
+
+
+def test_a_top_level_score_may_differ_from_the_tests_sum() -> None:
+    results = parse({"score": 3, "max_score": 10, "tests": [{"score": 0, "max_score": 1}]})
+    assert (results.score, results.max_score) == (3, 10)
+
+
+def test_float_rounding_above_max_score_is_tolerated_and_clamped() -> None:
+    results = parse({"tests": [{"score": 0.1 + 0.2, "max_score": 0.3}]})
+    assert results.tests[0].score == 0.3
+    assert results.tests[0].status == "passed"
+
+
+def test_bytes_and_text_are_both_accepted() -> None:
+    raw = '{"score": 1, "max_score": 2, "output": "héllo"}'
+    assert parse_results(raw, max_bytes=CAP) == parse_results(raw.encode(), max_bytes=CAP)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"", "the checker printed no results document"),
+        (b"  \n", "the checker printed no results document"),
+        (b"\xff\xfe{}", "the results document is not valid UTF-8"),
+        (b"not json", "the results document is not valid JSON: Expecting value"),
+        (b'{"score": 1', "the results document is not valid JSON"),
+        (b'{"score": 1}{"score": 2}', "the results document is not valid JSON: Extra data"),
+        (b"[1, 2]", "the results document must be a JSON object, got a list"),
+        (b'"text"', "the results document must be a JSON object, got a string"),
+        (b'{"score": NaN, "max_score": 1}', "contains NaN, which is not a finite number"),
+        (b'{"score": 1, "max_score": Infinity}', "contains Infinity, which is not a finite"),
+        (b'{"score": 1, "score": 2, "max_score": 3}', "repeats the key 'score'"),
+    ],
+)
+def test_unreadable_documents_are_refused(raw: bytes, message: str) -> None:
+    with pytest.raises(ResultsError) as caught:
+        parse_results(raw, max_bytes=CAP)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"score": 1, "max_score": 1, "grade": "A"}, "results: unknown key 'grade'"),
+        ({"score": 1}, "results: max_score is missing and there are no tests to add up"),
+        ({"max_score": 1}, "results: score is missing and there are no tests to add up"),
+        ({"score": 0, "max_score": 0}, "results: max_score must be greater than 0, got 0"),
+        ({"score": 11, "max_score": 10}, "results: score 11 exceeds max_score 10"),
+        ({"score": -1, "max_score": 10}, "results: score must not be negative, got -1"),
+        ({"score": "10", "max_score": 10}, "results: score must be a number, got a string"),
+        ({"score": True, "max_score": 10}, "results: score must be a number, got a boolean"),
+        ({"score": 1, "max_score": None}, "results: max_score must be a number, got null"),
+        ({"score": 1e400, "max_score": 10}, "contains Infinity"),
+        ({"score": 10**400, "max_score": 10}, "results: score must be a finite number"),
+        ({"score": 1, "max_score": 1, "output": 5}, "results: output must be a string"),
+        (
+            {"score": 1, "max_score": 1, "visibility": "public"},
+            "results: visibility must be one of",
+        ),
+        (
+            {"score": 1, "max_score": 1, "stdout_visibility": "x"},
+            "results: stdout_visibility must be one of",
+        ),
+        ({"score": 1, "max_score": 1, "output_format": "pdf"}, "results: output_format must be"),
+        ({"score": 1, "max_score": 1, "execution_time": -3}, "execution_time must not be negative"),
+        ({"score": 1, "max_score": 1, "extra_data": []}, "results: extra_data must be an object"),
+        ({"score": 1, "max_score": 1, "leaderboard": {}}, "results: leaderboard must be a list"),
+        (
+            {"score": 1, "max_score": 1, "leaderboard": [{"value": 1}]},
+            "results: leaderboard entry 1 must be an object with name and value",
+        ),
+        ({"score": 1, "max_score": 1, "tests": {}}, "results: tests must be a list, got an object"),
+        ({"tests": ["passed"]}, "test 1: must be an object, got a string"),
+        ({"tests": [{"score": 1}]}, "test 1: max_score is missing"),
+        ({"tests": [{"max_score": 1}]}, "test 1: score is missing"),
+        (
+            {"tests": [{"score": 1, "max_score": 1}, {"score": 1, "max_score": 1, "weight": 2}]},
+            "test 2: unknown key 'weight'",
+        ),
+        (
+            {"tests": [{"score": 1, "max_score": 1}] * 2 + [{"score": 7, "max_score": 5}]},
+            "test 3: score 7 exceeds max_score 5",
+        ),
+        ({"tests": [{"name": 3, "score": 1, "max_score": 1}]}, "test 1: name must be a string"),
+        (
+            {"tests": [{"name": "n" * 201, "score": 1, "max_score": 1}]},
+            "test 1: name is 201 characters, more than the limit of 200",
+        ),
+        (
+            {"tests": [{"score": 1, "max_score": 1, "status": "ok"}]},
+            'test 1: status must be one of passed, failed, got "ok"',
+        ),
+        (
+            {"tests": [{"score": 1, "max_score": 1, "visibility": "secret"}]},
+            "test 1: visibility must be one of visible, hidden, after_due_date, after_published",
+        ),
+        (
+            {"tests": [{"score": 1, "max_score": 1, "tags": "a,b"}]},
+            "test 1: tags must be a list of strings, got a string",
+        ),
+        ({"tests": [{"score": 1, "max_score": 1, "tags": [1]}]}, "test 1: tags must be strings"),
+        (
+            {"tests": [{"score": 1, "max_score": 1, "tags": ["t"] * 21}]},
+            "test 1: 21 tags, more than the limit of 20",
+        ),
+        (
+            {"tests": [{"score": 1, "max_score": 1, "output": "x" * (64 * 1024 + 1)}]},
+            "test 1: output is 65537 bytes, more than the limit of 65536",
+        ),
+        (
+            {"tests": [{"score": 1, "max_score": 1, "number": [1]}]},
+            "test 1: number must be a string or a number",
+        ),
+        (
+            {"tests": [{"score": 1, "max_score": 1, "output_format": "rtf"}]},
+            "test 1: output_format must be one of",
+        ),
+        (
+            {"tests": [{"score": 1, "max_score": 1}] * 501},
+            "results: 501 tests, more than the limit of 500",
+        ),
+    ],
+)
+def test_documents_that_break_the_contract_are_refused(document: object, message: str) -> None:
+    with pytest.raises(ResultsError) as caught:
+        parse(document)
+    assert message in str(caught.value)
+
+
+def test_documents_over_the_byte_cap_are_refused_before_parsing() -> None:
+    raw = json.dumps({"score": 1, "max_score": 1, "output": "x" * 5000})
+    with pytest.raises(ResultsError) as caught:
+        parse_results(raw, max_bytes=4096)
+    assert str(caught.value) == (
+        f"the results document is {len(raw)} bytes, more than the limit of 4096"
+    )
+
+
+def test_outcomes_are_frozen_and_not_collected_as_tests() -> None:
+    outcome = parse({"tests": [{"score": 1, "max_score": 1}]}).tests[0]
+    with pytest.raises(AttributeError):
+        outcome.score = 0  # type: ignore[misc]
+    assert TestOutcome.__test__ is False
