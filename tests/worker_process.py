@@ -49,7 +49,7 @@ class Worker:
                 "--queues",
                 "grading",
                 "--concurrency",
-                "1",
+                str(concurrency),
                 "--loglevel",
                 "INFO",
                 "--without-mingle",
