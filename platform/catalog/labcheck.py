@@ -45,6 +45,7 @@ def lab_check(
     starter = {name: data for name, data in spec.files("starter").items() if name in spec.submit}
     solution = {name: data for name, data in spec.files("solution").items() if name in spec.submit}
     options = sandbox_options(spec)
+    env = {"DOWNSTACK_SEED": str(spec.check_seed)} if spec.seeded else {}
 
     cases: list[tuple[str, dict[str, bytes], Expectation | None]] = [
         ("reference", solution, None),
@@ -64,7 +65,7 @@ def lab_check(
         )
         outcome = CaseOutcome(name=name, expected=expected)
         for _ in range(runs):
-            result = graders.run(checker=checker, submission=files, **options)
+            result = graders.run(checker=checker, submission=files, env=env, **options)
             score, reason = _score_of(result)
             outcome.scores.append(score)
             outcome.reasons.append(reason)

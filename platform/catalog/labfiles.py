@@ -51,6 +51,8 @@ class LabSpec:
     image: str
     command: tuple[str, ...]
     runtime: str | None
+    seeded: bool
+    check_seed: int
     timeout_s: int
     memory_mb: int
     cpus: float
@@ -194,7 +196,7 @@ def load_lab(path: Path) -> LabSpec:
         raise top._fail("submit", "must name at least one file")
 
     grader = top.table_of("grader")
-    grader.reject_unknown({"image", "command", "runtime"})
+    grader.reject_unknown({"image", "command", "runtime", "seeded", "check_seed"})
     runtime = grader.text("runtime", None)
     if runtime is not None and runtime not in RUNTIMES:
         raise grader._fail("runtime", f"must be one of {', '.join(RUNTIMES)}")
@@ -251,6 +253,8 @@ def load_lab(path: Path) -> LabSpec:
         image=grader.text("image", "python", max_len=200),
         command=command,
         runtime=runtime,
+        seeded=grader.get("seeded", bool, False),
+        check_seed=grader.number("check_seed", 1, low=0, high=2**31 - 1),
         timeout_s=limits.number("timeout_s", 30, low=1, high=MAX_TIMEOUT_S),
         memory_mb=limits.number("memory_mb", 512, low=32, high=16384),
         cpus=float(limits.number("cpus", 1, low=0.1, high=16, integer=False)),

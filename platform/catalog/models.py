@@ -1,5 +1,9 @@
 """The Lab model: one row per lab folder, loaded by `manage.py labs sync`."""
 
+import hashlib
+import hmac
+
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
@@ -25,6 +29,8 @@ class Lab(models.Model):
     image = models.CharField(max_length=200)
     command = models.JSONField(default=list)
     runtime = models.CharField(max_length=16, blank=True)
+    # A seeded lab gives each learner their own data (trace, history, profile).
+    seeded = models.BooleanField(default=False)
     timeout_s = models.PositiveIntegerField()
     memory_mb = models.PositiveIntegerField()
     cpus = models.FloatField()
@@ -46,3 +52,14 @@ class Lab(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:lab_detail", args=[self.slug])
+
+    def seed_for(self, user) -> int | None:
+        """The learner's own seed for this lab: stable, and not guessable from another's.
+
+        Derived from SECRET_KEY, so rotating the key gives everyone new seeds.
+        """
+        if not self.seeded:
+            return None
+        message = f"downstack-seed:{self.slug}:{user.pk}".encode()
+        digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
+        return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF

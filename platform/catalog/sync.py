@@ -30,6 +30,7 @@ def _fields(spec: LabSpec) -> dict:
         "image": spec.image,
         "command": list(spec.command),
         "runtime": spec.runtime or "",
+        "seeded": spec.seeded,
         "timeout_s": spec.timeout_s,
         "memory_mb": spec.memory_mb,
         "cpus": spec.cpus,

@@ -30,7 +30,12 @@ def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200):
     return render(
         request,
         "catalog/lab_detail.html",
-        {"lab": lab, "form": form, "attempts": request.user.submissions.filter(lab=lab)[:10]},
+        {
+            "lab": lab,
+            "form": form,
+            "seed": lab.seed_for(request.user),
+            "attempts": request.user.submissions.filter(lab=lab)[:10],
+        },
         status=status,
     )
 

@@ -54,6 +54,7 @@ class Submission(models.Model):
     max_score = models.FloatField(null=True, blank=True)
     feedback = models.TextField(blank=True)
 
+    seed = models.BigIntegerField(null=True, blank=True)
     image = models.CharField(max_length=200, blank=True)
     lab_content_hash = models.CharField(max_length=64, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)

@@ -63,7 +63,11 @@ def submission_create(*, user, lab: Lab, files: dict[str, bytes]) -> Submission:
     _validate_files(lab, files)
     with transaction.atomic():
         submission = Submission.objects.create(
-            user=user, lab=lab, lab_content_hash=lab.content_hash, status=Submission.Status.QUEUED
+            user=user,
+            lab=lab,
+            lab_content_hash=lab.content_hash,
+            seed=lab.seed_for(user),
+            status=Submission.Status.QUEUED,
         )
         for name, data in sorted(files.items()):
             SubmissionFile.objects.create(
@@ -133,12 +137,10 @@ def submission_grade(*, submission_id) -> Submission | None:
         options = sandbox_options(lab)
         checker = read_tree(settings.LABS_DIR / lab.slug / "grader")
         files = {f.name: _read(f) for f in submission.files.all()}
-        result = graders.run(
-            checker=checker,
-            submission=files,
-            env={"DOWNSTACK_SUBMISSION_ID": str(submission.pk)},
-            **options,
-        )
+        env = {"DOWNSTACK_SUBMISSION_ID": str(submission.pk)}
+        if submission.seed is not None:
+            env["DOWNSTACK_SEED"] = str(submission.seed)
+        result = graders.run(checker=checker, submission=files, env=env, **options)
     except graders.InfrastructureError as exc:
         log.error("submission %s: grading infrastructure failed: %s", submission_id, exc)
         submission_release(submission_id=submission_id, token=token, reason=str(exc))

@@ -60,3 +60,24 @@ def test_markdown_never_passes_raw_html():
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;" in html
     assert "<h1>Title</h1>" in html
+
+
+@pytest.mark.django_db
+def test_seeded_lab_gives_each_learner_a_stable_distinct_seed(labs_dir, capsys, make_user):
+    write_lab(labs_dir, "seeded", "print(1)\n", extra_toml="\n[grader]\nseeded = true\n")
+    path = labs_dir / "seeded" / "lab.toml"
+    assert "[grader]" in path.read_text()
+    sync_output(capsys)
+    lab = Lab.objects.get(slug="seeded")
+    ada, linus = make_user("ada"), make_user("linus")
+    assert lab.seeded
+    assert lab.seed_for(ada) == lab.seed_for(ada)
+    assert lab.seed_for(ada) != lab.seed_for(linus)
+    assert 0 <= lab.seed_for(ada) < 2**31
+
+
+@pytest.mark.django_db
+def test_unseeded_lab_has_no_seed(labs_dir, capsys, make_user):
+    write_lab(labs_dir, "plain", "print(1)\n")
+    sync_output(capsys)
+    assert Lab.objects.get(slug="plain").seed_for(make_user("ada")) is None

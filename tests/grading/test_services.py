@@ -178,3 +178,20 @@ def test_bad_upload_is_rejected_with_a_specific_message_and_nothing_queued(
     with pytest.raises(SubmissionRejected, match=message):
         submission_create(user=learner, lab=hello_lab, files=files)
     assert not Submission.objects.exists()
+
+
+@pytest.mark.docker
+def test_the_learners_seed_reaches_the_checker(scratch_lab, learner, grader_image):
+    checker = """
+        import os
+        from downstack_harness import Grader
+
+        g = Grader()
+        g.check("seed", True, output=os.environ.get("DOWNSTACK_SEED", "none"))
+        g.emit()
+    """
+    lab = scratch_lab("seeded", checker, extra_toml="\n[grader]\nseeded = true\n")
+    submission = submission_create(user=learner, lab=lab, files={"main.py": b"print(1)\n"})
+    graded = submission_grade(submission_id=submission.pk)
+    assert graded.seed == lab.seed_for(learner)
+    assert graded.tests.get().output == str(lab.seed_for(learner))

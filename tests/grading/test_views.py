@@ -175,3 +175,11 @@ def test_starter_zip_holds_the_starter_files_only(client, learner, hello_lab):
     assert response["Content-Type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
     assert sorted(names) == ["hello-sandbox/logparse.py", "hello-sandbox/sample.log"]
+
+
+def test_seeded_lab_page_shows_my_seed_only(client, learner, other_learner, scratch_lab):
+    lab = scratch_lab("seeded", "print(1)\n", extra_toml="\n[grader]\nseeded = true\n")
+    client.force_login(learner)
+    page = client.get(lab.get_absolute_url()).content.decode()
+    assert f'<code class="seed">{lab.seed_for(learner)}</code>' in page
+    assert str(lab.seed_for(other_learner)) not in page
