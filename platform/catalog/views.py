@@ -7,16 +7,34 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
-from grading.forms import SubmissionForm
 
 from catalog.labfiles import read_tree
 from catalog.models import Lab
+from grading.forms import SubmissionForm
 
 
 @login_required
 def lab_list(request):
-    labs = Lab.objects.active()
-    return render(request, "catalog/lab_list.html", {"labs": labs})
+    every = Lab.objects.active()
+    skills = sorted({skill for lab in every for skill in lab.skills})
+    skill = request.GET.get("skill", "")
+    difficulty = request.GET.get("difficulty", "")
+    labs = list(every.with_progress_of(request.user))
+    if skill:
+        labs = [lab for lab in labs if skill in lab.skills]
+    if difficulty:
+        labs = [lab for lab in labs if lab.difficulty == difficulty]
+    return render(
+        request,
+        "catalog/lab_list.html",
+        {
+            "labs": labs,
+            "skills": skills,
+            "difficulties": Lab.Difficulty.choices,
+            "skill": skill,
+            "difficulty": difficulty,
+        },
+    )
 
 
 @login_required

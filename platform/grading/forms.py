@@ -1,7 +1,8 @@
 """The upload form: one file field per file the lab takes."""
 
-from catalog.models import Lab
 from django import forms
+
+from catalog.models import Lab
 
 
 class SubmissionForm(forms.Form):

@@ -10,9 +10,6 @@ import logging
 import uuid
 from datetime import timedelta
 
-from catalog.labfiles import read_tree
-from catalog.models import Lab
-from catalog.sandbox import sandbox_options
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -20,6 +17,9 @@ from django.db.models import F
 from django.utils import timezone
 
 import graders
+from catalog.labfiles import read_tree
+from catalog.models import Lab
+from catalog.sandbox import sandbox_options
 from grading.models import Submission, SubmissionFile, TestResult
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,11 @@
 """Submitting files and following a submission until it is graded."""
 
-from catalog.models import Lab
-from catalog.views import render_lab_page
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from catalog.models import Lab
+from catalog.views import render_lab_page
 from grading.forms import SubmissionForm
 from grading.models import Submission
 from grading.services import SubmissionRejected

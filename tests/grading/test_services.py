@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+import graders
 from grading.models import Submission
 from grading.services import (
     SubmissionRejected,
@@ -12,8 +14,6 @@ from grading.services import (
     submissions_reap,
 )
 from grading.tasks import grade_submission
-
-import graders
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
 pytestmark = [pytest.mark.django_db]
@@ -127,6 +127,7 @@ def test_reaper_requeues_rows_stuck_in_running_and_lost_messages(hello_lab, lear
     from datetime import timedelta
 
     from django.utils import timezone
+
     from grading import services
 
     sent = []

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+
 from grading.models import Submission, TestResult
 from grading.services import submission_create
 
@@ -183,3 +184,29 @@ def test_seeded_lab_page_shows_my_seed_only(client, learner, other_learner, scra
     page = client.get(lab.get_absolute_url()).content.decode()
     assert f'<code class="seed">{lab.seed_for(learner)}</code>' in page
     assert str(lab.seed_for(other_learner)) not in page
+
+
+def test_catalog_shows_my_state_per_lab(client, learner, other_learner, hello_lab, scratch_lab):
+    other = scratch_lab("other-lab", "print(1)\n")
+    client.force_login(learner)
+    assert "Not started" in client.get(reverse("catalog:lab_list")).content.decode()
+    done = submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x=1\n"})
+    Submission.objects.filter(pk=done.pk).update(status="graded", score=7, max_score=10)
+    page = client.get(reverse("catalog:lab_list")).content.decode()
+    assert "Best 7 / 10" in page
+    Submission.objects.filter(pk=done.pk).update(score=10)
+    page = client.get(reverse("catalog:lab_list")).content.decode()
+    assert "Passed" in page
+    client.force_login(other_learner)
+    page = client.get(reverse("catalog:lab_list")).content.decode()
+    assert "Passed" not in page and page.count("Not started") == 2
+    assert other.title in page
+
+
+def test_catalog_filters_by_skill_and_difficulty(client, learner, hello_lab, scratch_lab):
+    scratch_lab("other-lab", "print(1)\n")  # skills ["testing"], intro
+    client.force_login(learner)
+    page = client.get(reverse("catalog:lab_list"), {"skill": "percentiles"}).content.decode()
+    assert hello_lab.title in page and "Lab other-lab" not in page
+    page = client.get(reverse("catalog:lab_list"), {"difficulty": "advanced"}).content.decode()
+    assert "No lab matches these filters." in page
