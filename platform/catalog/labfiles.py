@@ -57,6 +57,7 @@ class LabSpec:
     memory_mb: int
     cpus: float
     pids: int
+    upload_kb: int
     attempts_per_hour: int | None
     instructions: str
     starter: Expectation
@@ -205,7 +206,7 @@ def load_lab(path: Path) -> LabSpec:
         raise grader._fail("command", "must not be empty")
 
     limits = top.table_of("limits")
-    limits.reject_unknown({"timeout_s", "memory_mb", "cpus", "pids"})
+    limits.reject_unknown({"timeout_s", "memory_mb", "cpus", "pids", "upload_kb"})
     attempts = top.table_of("attempts")
     attempts.reject_unknown({"per_hour"})
 
@@ -259,6 +260,7 @@ def load_lab(path: Path) -> LabSpec:
         memory_mb=limits.number("memory_mb", 512, low=32, high=16384),
         cpus=float(limits.number("cpus", 1, low=0.1, high=16, integer=False)),
         pids=limits.number("pids", 128, low=8, high=4096),
+        upload_kb=limits.number("upload_kb", 256, low=1, high=10240),
         attempts_per_hour=attempts.number("per_hour", None, low=1, high=1000),
         instructions=readme.read_text(encoding="utf-8"),
         starter=starter,

@@ -51,6 +51,7 @@ class Lab(models.Model):
     memory_mb = models.PositiveIntegerField()
     cpus = models.FloatField()
     pids = models.PositiveIntegerField()
+    upload_kb = models.PositiveIntegerField(default=256)
     attempts_per_hour = models.PositiveIntegerField(null=True, blank=True)
     instructions_md = models.TextField()
     instructions_html = models.TextField()

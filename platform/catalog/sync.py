@@ -35,6 +35,7 @@ def _fields(spec: LabSpec) -> dict:
         "memory_mb": spec.memory_mb,
         "cpus": spec.cpus,
         "pids": spec.pids,
+        "upload_kb": spec.upload_kb,
         "attempts_per_hour": spec.attempts_per_hour,
         "instructions_md": spec.instructions,
         "instructions_html": render_markdown(spec.instructions),

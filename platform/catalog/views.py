@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from catalog.labfiles import read_tree
 from catalog.models import Lab
 from grading.forms import SubmissionForm
+from grading.services import latest_texts
 
 
 @login_required
@@ -40,10 +41,11 @@ def lab_list(request):
 @login_required
 def lab_detail(request, slug):
     lab = get_object_or_404(Lab.objects.active(), slug=slug)
-    return render_lab_page(request, lab, SubmissionForm(lab=lab))
+    form = SubmissionForm(lab=lab, texts=latest_texts(request.user, lab))
+    return render_lab_page(request, lab, form)
 
 
-def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200):
+def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200, problem=""):
     """The lab page, also re-rendered with errors by a rejected submission."""
     return render(
         request,
@@ -52,6 +54,7 @@ def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200):
             "lab": lab,
             "form": form,
             "seed": lab.seed_for(request.user),
+            "problem": problem,
             "attempts": request.user.submissions.filter(lab=lab)[:10],
         },
         status=status,

@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
@@ -21,47 +22,67 @@ from catalog.labfiles import read_tree
 from catalog.models import Lab
 from catalog.sandbox import sandbox_options
 from grading.models import Submission, SubmissionFile, TestResult
+from grading.uploads import SubmissionRejected, UploadRules, check_files
+
+__all__ = ["SubmissionRejected", "submission_create", "submission_grade", "submissions_reap"]
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 256 * 1024
-MAX_TOTAL_BYTES = 1024 * 1024
+
+def upload_rules(lab: Lab) -> UploadRules:
+    return UploadRules(
+        allowed=tuple(lab.submit_files),
+        max_file_bytes=lab.upload_kb * 1024,
+        max_total_bytes=lab.upload_kb * 1024,
+    )
 
 
-class SubmissionRejected(Exception):
-    """An upload that cannot be graded; the message tells the learner what to change."""
+def latest_texts(user, lab: Lab) -> dict[str, str]:
+    """What the editor starts with: the learner's latest submission, else the starter."""
+    latest = Submission.objects.filter(user=user, lab=lab).order_by("-created_at").first()
+    if latest is not None:
+        return {f.name: _read(f).decode("utf-8", errors="replace") for f in latest.files.all()}
+    starter = settings.LABS_DIR / lab.slug / "starter"
+    return {
+        name: (starter / name).read_text(encoding="utf-8", errors="replace")
+        for name in lab.submit_files
+        if (starter / name).is_file()
+    }
 
 
-def _validate_files(lab: Lab, files: dict[str, bytes]) -> None:
-    expected = set(lab.submit_files)
-    unknown = sorted(set(files) - expected)
-    if unknown:
-        raise SubmissionRejected(
-            f"This lab does not take {', '.join(unknown)}; it takes {', '.join(lab.submit_files)}."
-        )
-    missing = sorted(expected - set(files))
-    if missing:
-        raise SubmissionRejected(f"Missing file: {', '.join(missing)}.")
-    for name, data in files.items():
-        if not data:
-            raise SubmissionRejected(f"{name} is empty.")
-        if len(data) > MAX_FILE_BYTES:
-            raise SubmissionRejected(
-                f"{name} is {len(data):,} bytes; files may be at most {MAX_FILE_BYTES:,} bytes."
-            )
-    total = sum(len(d) for d in files.values())
-    if total > MAX_TOTAL_BYTES:
-        raise SubmissionRejected(
-            f"The files add up to {total:,} bytes; a submission may be at most {MAX_TOTAL_BYTES:,}."
-        )
+def attempts_check(*, user, lab: Lab, now=None) -> None:
+    """Refuse a submission past the lab's attempts per hour, saying when the next one opens.
+
+    Submissions that failed through no fault of the learner (grader errors) never count.
+    """
+    if not lab.attempts_per_hour:
+        return
+    now = now or timezone.now()
+    window = Submission.objects.filter(
+        user=user, lab=lab, created_at__gt=now - timedelta(hours=1)
+    ).exclude(status=Submission.Status.ERROR)
+    times = list(window.order_by("created_at").values_list("created_at", flat=True))
+    if len(times) < lab.attempts_per_hour:
+        return
+    opens = times[len(times) - lab.attempts_per_hour] + timedelta(hours=1)
+    local = timezone.localtime(opens)
+    raise SubmissionRejected(
+        f"You have used all {lab.attempts_per_hour} attempts for this lab in the last hour. "
+        f"Your next attempt is available at {local:%H:%M} ({local.tzname()}). "
+        "Your files were not submitted; keep them and try again then."
+    )
 
 
 def submission_create(*, user, lab: Lab, files: dict[str, bytes]) -> Submission:
     """Store a learner's files and queue them for grading once the row is committed."""
     if not lab.is_active:
         raise SubmissionRejected("This lab has been retired and no longer takes submissions.")
-    _validate_files(lab, files)
+    check_files(files, upload_rules(lab))
     with transaction.atomic():
+        # One learner's submissions are counted one at a time, so two quick clicks
+        # cannot both take the last attempt of the hour.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        attempts_check(user=user, lab=lab)
         submission = Submission.objects.create(
             user=user,
             lab=lab,

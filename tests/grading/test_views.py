@@ -100,7 +100,7 @@ def test_missing_file_is_rejected_on_the_lab_page(client, learner, hello_lab):
     client.force_login(learner)
     response = client.post(reverse("grading:submission_create", args=[hello_lab.slug]), {})
     assert response.status_code == 400
-    assert "This field is required" in response.content.decode()
+    assert "logparse.py is empty." in response.content.decode()
     assert not Submission.objects.exists()
 
 
@@ -210,3 +210,101 @@ def test_catalog_filters_by_skill_and_difficulty(client, learner, hello_lab, scr
     assert hello_lab.title in page and "Lab other-lab" not in page
     page = client.get(reverse("catalog:lab_list"), {"difficulty": "advanced"}).content.decode()
     assert "No lab matches these filters." in page
+
+
+def submit_url(lab):
+    return reverse("grading:submission_create", args=[lab.slug])
+
+
+def test_lab_page_editor_starts_with_the_starter_then_my_latest_files(client, learner, hello_lab):
+    client.force_login(learner)
+    page = client.get(hello_lab.get_absolute_url()).content.decode()
+    assert 'name="editor:logparse.py"' in page and "def parse_line(line):" in page
+    submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"# my version\n"})
+    page = client.get(hello_lab.get_absolute_url()).content.decode()
+    assert "# my version" in page and "def parse_line(line):" not in page
+
+
+def test_editor_submission_is_stored_with_unix_line_endings(client, learner, hello_lab):
+    client.force_login(learner)
+    response = client.post(
+        submit_url(hello_lab),
+        {"source": "editor", "editor:logparse.py": "print(1)\r\nprint(2)\r\n"},
+    )
+    assert response.status_code == 302
+    assert Submission.objects.get().files.get().content.read() == b"print(1)\nprint(2)\n"
+
+
+def test_zip_upload_through_the_page(client, learner, hello_lab):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello-sandbox/logparse.py", solution_bytes())
+    client.force_login(learner)
+    response = client.post(
+        submit_url(hello_lab),
+        {"source": "upload", "archive": SimpleUploadedFile("mine.zip", buffer.getvalue())},
+    )
+    assert response.status_code == 302
+    assert Submission.objects.get().files.get().content.read() == solution_bytes()
+
+
+def test_rejected_editor_submission_keeps_what_i_typed(client, learner, hello_lab):
+    client.force_login(learner)
+    typed = "def parse_line(line):\n    return 'my unfinished idea'\n" + "#" * 300_000
+    response = client.post(submit_url(hello_lab), {"source": "editor", "editor:logparse.py": typed})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "logparse.py is 300," in page and "at most 262,144 bytes" in page
+    assert "my unfinished idea" in page
+    assert not Submission.objects.exists()
+
+
+def test_bad_zip_through_the_page_names_the_problem(client, learner, hello_lab):
+    client.force_login(learner)
+    response = client.post(
+        submit_url(hello_lab),
+        {"source": "upload", "archive": SimpleUploadedFile("x.zip", b"not a zip at all")},
+    )
+    assert response.status_code == 400
+    assert "The upload is not a valid zip file." in response.content.decode()
+    assert not Submission.objects.exists()
+
+
+def test_oversized_request_is_refused_before_reading_it(client, learner, hello_lab):
+    client.force_login(learner)
+    response = client.post(
+        submit_url(hello_lab),
+        {"source": "upload", "logparse.py": SimpleUploadedFile("logparse.py", b"x" * 1_200_000)},
+    )
+    assert response.status_code == 413
+    assert "this lab takes at most 262,144 bytes" in response.content.decode()
+    assert not Submission.objects.exists()
+
+
+def test_attempt_limit_says_when_the_next_attempt_opens(client, learner, hello_lab, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "UTC"
+    hello_lab.attempts_per_hour = 2
+    hello_lab.save()
+    client.force_login(learner)
+    first = submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x=1\n"})
+    earlier = timezone.now() - timedelta(minutes=50)
+    Submission.objects.filter(pk=first.pk).update(created_at=earlier)
+    broken = submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x=2\n"})
+    Submission.objects.filter(pk=broken.pk).update(status="error")  # a grader error: free
+    submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x=3\n"})
+    response = client.post(
+        submit_url(hello_lab), {"source": "editor", "editor:logparse.py": "x=4\n"}
+    )
+    page = response.content.decode()
+    opens = timezone.localtime(earlier + timedelta(hours=1))
+    assert response.status_code == 400
+    assert f"Your next attempt is available at {opens:%H:%M} (UTC)" in page
+    assert "x=4" in page  # the editor keeps the text
+    assert Submission.objects.count() == 3
