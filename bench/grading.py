@@ -107,16 +107,16 @@ def main() -> None:
 
     var_dir = tempfile.mkdtemp(prefix="downstack-bench-")
     setup_django(var_dir)
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
     from catalog.labfiles import load_lab, read_tree
     from catalog.models import Lab
     from catalog.sandbox import sandbox_options
     from catalog.sync import labs_sync
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
+    from graders.sandbox import _archive
     from grading.models import Submission
     from grading.services import submission_create
-
-    from graders.sandbox import _archive
     from tests.worker_process import Worker
 
     labs_sync(root=settings.LABS_DIR)

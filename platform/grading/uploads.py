@@ -42,7 +42,8 @@ def check_files(files: dict[str, bytes], rules: UploadRules) -> dict[str, bytes]
             raise SubmissionRejected(f"{name} is empty.")
         if len(data) > rules.max_file_bytes:
             raise SubmissionRejected(
-                f"{name} is {len(data):,} bytes; files may be at most {rules.max_file_bytes:,} bytes."
+                f"{name} is {len(data):,} bytes; "
+                f"files may be at most {rules.max_file_bytes:,} bytes."
             )
         try:
             data.decode("utf-8")

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-from catalog.labfiles import LabFormatError, load_lab
 
+from catalog.labfiles import LabFormatError, load_lab
 from tests.conftest import write_lab
 
 ROOT = Path(__file__).resolve().parents[2]

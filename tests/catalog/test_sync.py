@@ -1,10 +1,10 @@
 """`labs sync`: idempotent, says what changed, keeps a good lab when its folder breaks."""
 
 import pytest
-from catalog.models import Lab
-from catalog.rendering import render_markdown
 from django.core.management import CommandError, call_command
 
+from catalog.models import Lab
+from catalog.rendering import render_markdown
 from tests.conftest import write_lab
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+
 from downstack import envconfig
 
 ROOT = Path(__file__).resolve().parents[2]

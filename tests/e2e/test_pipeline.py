@@ -6,9 +6,9 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+
 from grading.models import Submission
 from grading.services import submission_enqueue, submissions_reap
-
 from tests.worker_process import wait_for
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
