@@ -63,8 +63,11 @@ def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200, 
 
 @login_required
 def lab_starter(request, slug):
+    return starter_zip_response(get_object_or_404(Lab.objects.active(), slug=slug))
+
+
+def starter_zip_response(lab: Lab) -> HttpResponse:
     """The starter folder as a zip, named after the lab so it unpacks into its own folder."""
-    lab = get_object_or_404(Lab.objects.active(), slug=slug)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in read_tree(settings.LABS_DIR / lab.slug / "starter").items():

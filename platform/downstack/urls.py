@@ -8,6 +8,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("account/", include("accounts.urls")),
+    path("api/v1/", include("grading.api_urls")),
     path("submissions/", include("grading.urls")),
     path("", include("catalog.urls")),
 ]

@@ -97,6 +97,30 @@ class Submission(models.Model):
 
         return render_markdown(self.feedback)
 
+    def queue_position(self) -> int | None:
+        """1 for the next submission to be graded; None once grading has started."""
+        if self.status != self.Status.QUEUED:
+            return None
+        ahead = Submission.objects.filter(
+            status=self.Status.QUEUED, created_at__lt=self.created_at
+        ).count()
+        return ahead + 1
+
+    def estimated_wait_s(self) -> float | None:
+        """A rough wait from the median of recent grading durations (one run at a time)."""
+        position = self.queue_position()
+        if position is None:
+            return None
+        recent = list(
+            Submission.objects.filter(status=self.Status.GRADED, duration_s__isnull=False)
+            .order_by("-finished_at")
+            .values_list("duration_s", flat=True)[:50]
+        )
+        if not recent:
+            return None
+        recent.sort()
+        return recent[len(recent) // 2] * position
+
     def counts_as_attempt(self) -> bool:
         """Failures of the platform (grader errors, infrastructure) never use up an attempt."""
         return self.status != self.Status.ERROR

@@ -37,6 +37,19 @@ def upload_rules(lab: Lab) -> UploadRules:
     )
 
 
+# Room for multipart overhead and the editor's copy of the files beside the uploads.
+UPLOAD_SLACK_BYTES = 256 * 1024
+
+
+def upload_size_problem(*, lab: Lab, request) -> str | None:
+    """Why a request body is too big to read at all for this lab, judged from its header."""
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    limit = upload_rules(lab).max_total_bytes
+    if declared > 3 * limit + UPLOAD_SLACK_BYTES:
+        return f"The upload is {declared:,} bytes; this lab takes at most {limit:,} bytes of files."
+    return None
+
+
 def latest_texts(user, lab: Lab) -> dict[str, str]:
     """What the editor starts with: the learner's latest submission, else the starter."""
     latest = Submission.objects.filter(user=user, lab=lab).order_by("-created_at").first()

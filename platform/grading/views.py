@@ -8,34 +8,30 @@ from catalog.models import Lab
 from catalog.views import render_lab_page
 from grading.forms import SubmissionForm
 from grading.models import Submission
-from grading.services import SubmissionRejected, latest_texts, upload_rules
+from grading.services import (
+    SubmissionRejected,
+    latest_texts,
+    upload_rules,
+    upload_size_problem,
+)
 from grading.services import submission_create as create
 
 REFRESH_SECONDS = 2
-
-
-# Room for multipart overhead and the editor's copy of the files beside the uploads.
-UPLOAD_SLACK_BYTES = 256 * 1024
 
 
 @login_required
 @require_POST
 def submission_create(request, slug):
     lab = get_object_or_404(Lab.objects.active(), slug=slug)
-    rules = upload_rules(lab)
-    declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    if declared > 3 * rules.max_total_bytes + UPLOAD_SLACK_BYTES:
-        # Refuse before Django reads the body; the editor's text is still in the browser.
+    too_large = upload_size_problem(lab=lab, request=request)
+    if too_large:
+        # Refused before Django reads the body; the editor's text is still in the browser.
         form = SubmissionForm(lab=lab, texts=latest_texts(request.user, lab))
-        problem = (
-            f"The upload is {declared:,} bytes; this lab takes at most "
-            f"{rules.max_total_bytes:,} bytes of files."
-        )
-        return render_lab_page(request, lab, form, status=413, problem=problem)
+        return render_lab_page(request, lab, form, status=413, problem=too_large)
     form = SubmissionForm(request.POST, request.FILES, lab=lab)
     if form.is_valid():
         try:
-            files = form.files_by_name(rules)
+            files = form.files_by_name(upload_rules(lab))
             submission = create(user=request.user, lab=lab, files=files)
         except SubmissionRejected as exc:
             form.add_error(None, str(exc))
