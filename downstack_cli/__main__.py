@@ -1,0 +1,3 @@
+from downstack_cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""The `downstack` terminal client against a live test server, as a learner uses it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accounts.models import ApiToken
+
+LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
+
+
+@pytest.fixture
+def cli(tmp_path, live_server):
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env.pop("DOWNSTACK_URL", None)
+    env.pop("DOWNSTACK_TOKEN", None)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run(*args, check_code=None):
+        done = subprocess.run(
+            [sys.executable, "-m", "downstack_cli", *args],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if check_code is not None:
+            assert done.returncode == check_code, done.stdout + done.stderr
+        return done
+
+    run.work = work
+    run.config = tmp_path / "config" / "downstack" / "config.json"
+    return run
+
+
+@pytest.fixture
+def token(learner):
+    return ApiToken.issue(user=learner, name="cli")[1]
+
+
+def test_login_saves_a_private_config_and_labs_lists(cli, live_server, token, hello_lab):
+    done = cli("login", "--url", live_server.url, "--token", token, check_code=0)
+    assert "1 lab(s) available" in done.stdout
+    assert oct(cli.config.stat().st_mode & 0o777) == "0o600"
+    listing = cli("labs", check_code=0).stdout
+    assert "hello-sandbox" in listing and "not started" in listing
+
+
+def test_login_with_a_bad_token_fails_and_saves_nothing(cli, live_server, hello_lab):
+    done = cli("login", "--url", live_server.url, "--token", "ds_wrong", check_code=2)
+    assert "API token" in done.stderr
+    assert not cli.config.exists()
+
+
+def test_commands_before_login_say_what_to_do(cli):
+    assert "run `downstack login` first" in cli("labs", check_code=2).stderr
+
+
+def test_get_writes_the_starter_and_refuses_to_overwrite(cli, live_server, token, hello_lab):
+    cli("login", "--url", live_server.url, "--token", token, check_code=0)
+    done = cli("get", "hello-sandbox", check_code=0)
+    assert "Hand in: logparse.py" in done.stdout
+    assert (cli.work / "hello-sandbox" / "logparse.py").read_bytes() == (
+        LAB / "starter" / "logparse.py"
+    ).read_bytes()
+    assert "is not empty" in cli("get", "hello-sandbox", check_code=2).stderr
+    assert "not found" in cli("get", "no-such-lab", "--dir", "x", check_code=2).stderr
+
+
+def test_rejected_submission_exits_2_with_the_reason(cli, live_server, token, hello_lab):
+    cli("login", "--url", live_server.url, "--token", token, check_code=0)
+    empty = cli.work / "logparse.py"
+    empty.write_text("")
+    done = cli("submit", "hello-sandbox", str(empty), "--no-wait", check_code=2)
+    assert "logparse.py: The submitted file is empty." in done.stderr
+
+
+@pytest.mark.docker
+@pytest.mark.worker
+def test_submit_waits_prints_feedback_and_exit_code_says_pass_or_not(
+    cli, live_server, token, hello_lab, grader_image, start_worker
+):
+    start_worker()
+    cli("login", "--url", live_server.url, "--token", token, check_code=0)
+    solution = cli.work / "solution" / "logparse.py"
+    solution.parent.mkdir()
+    solution.write_bytes((LAB / "solution" / "logparse.py").read_bytes())
+    passed = cli("submit", "hello-sandbox", str(solution), check_code=0)
+    assert "Score: 10 / 10  — passed" in passed.stdout
+    assert "Hidden checks: 2 passed, 0 failed." in passed.stdout
+    assert "queued" in passed.stdout
+
+    cli("get", "hello-sandbox", check_code=0)
+    failed = cli("submit", "hello-sandbox", check_code=1)  # the starter from ./hello-sandbox/
+    assert "Score: 0 / 10" in failed.stdout and "✗" in failed.stdout
