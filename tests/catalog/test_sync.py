@@ -59,7 +59,7 @@ def test_markdown_never_passes_raw_html():
     html = render_markdown("# Title\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>")
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;" in html
-    assert "<h1>Title</h1>" in html
+    assert '<h1 id="title">Title' in html
 
 
 @pytest.mark.django_db
@@ -81,3 +81,15 @@ def test_unseeded_lab_has_no_seed(labs_dir, capsys, make_user):
     write_lab(labs_dir, "plain", "print(1)\n")
     sync_output(capsys)
     assert Lab.objects.get(slug="plain").seed_for(make_user("ada")) is None
+
+
+def test_code_blocks_are_highlighted_on_the_server_and_headings_are_linkable():
+    html = render_markdown("## Run it\n\n```python\nimport os\n```\n")
+    assert '<h2 id="run-it">' in html and 'href="#run-it"' in html
+    assert '<pre class="highlight"><code class="language-python">' in html
+    assert '<span class="kn">import</span>' in html
+
+
+def test_code_in_an_unknown_language_is_escaped_not_executed():
+    html = render_markdown("```nosuchlang\n<script>alert(1)</script>\n```\n")
+    assert "<script>" not in html and "&lt;script&gt;" in html
