@@ -8,7 +8,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.anchors import anchors_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
+from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
 # Generated into static/css/pygments.css by `manage.py pygments_css`.
@@ -38,6 +38,16 @@ def _markdown() -> MarkdownIt:
 
 def render_markdown(text: str) -> str:
     return _markdown().render(text)
+
+
+def highlight_file(name: str, text: str) -> str:
+    """A learner's file as highlighted HTML (escaped by Pygments), plain text if unknown."""
+    try:
+        lexer = get_lexer_for_filename(name, stripnl=False)
+    except ClassNotFound:
+        lexer = get_lexer_by_name("text", stripnl=False)
+    body = highlight(text, lexer, HtmlFormatter(nowrap=True))
+    return f'<pre class="{HIGHLIGHT_CLASS}"><code>{body}</code></pre>'
 
 
 def pygments_css() -> str:

@@ -30,7 +30,13 @@ class SubmissionForm(forms.Form):
                 strip=False,
                 initial=texts.get(name, ""),
                 widget=forms.Textarea(
-                    attrs={"rows": 20, "spellcheck": "false", "class": "code", "wrap": "off"}
+                    attrs={
+                        "rows": 20,
+                        "spellcheck": "false",
+                        "class": "code",
+                        "wrap": "off",
+                        "data-filename": name,
+                    }
                 ),
             )
             self.fields[name] = forms.FileField(label=name, required=False)

@@ -5,8 +5,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.models import Lab
+from catalog.rendering import highlight_file
 from catalog.views import render_lab_page
 from grading.forms import SubmissionForm
+from grading.history import files_diff, score_chart
 from grading.models import Submission
 from grading.services import (
     SubmissionRejected,
@@ -58,6 +60,56 @@ def submission_detail(request, pk):
             "hidden_passed": sum(t.passed() for t in hidden),
             "hidden_failed": sum(not t.passed() for t in hidden),
             "refresh_seconds": None if submission.is_finished() else REFRESH_SECONDS,
+            "queue_position": submission.queue_position(),
+            "estimated_wait_s": submission.estimated_wait_s(),
             "files": submission.files.all(),
         },
+    )
+
+
+def _texts(submission: Submission) -> dict[str, str]:
+    texts = {}
+    for stored in submission.files.all():
+        with stored.content.open("rb") as handle:
+            texts[stored.name] = handle.read().decode("utf-8", errors="replace")
+    return texts
+
+
+@login_required
+def history(request, slug):
+    lab = get_object_or_404(Lab.objects.active(), slug=slug)
+    attempts = list(request.user.submissions.filter(lab=lab).order_by("created_at"))
+    ids = [str(s.pk) for s in attempts]
+    older = request.GET.get("a") or (ids[-2] if len(ids) > 1 else "")
+    newer = request.GET.get("b") or (ids[-1] if ids else "")
+    diff = None
+    if older and newer and older in ids and newer in ids and older != newer:
+        by_id = {str(s.pk): s for s in attempts}
+        diff = files_diff(_texts(by_id[older]), _texts(by_id[newer]))
+    return render(
+        request,
+        "grading/history.html",
+        {
+            "lab": lab,
+            "attempts": attempts,
+            "chart": score_chart(attempts),
+            "older": older,
+            "newer": newer,
+            "diff": diff,
+        },
+    )
+
+
+@login_required
+def submission_file(request, pk, name):
+    submission = get_object_or_404(
+        Submission.objects.visible_to(request.user).select_related("lab"), pk=pk
+    )
+    stored = get_object_or_404(submission.files, name=name)
+    with stored.content.open("rb") as handle:
+        text = handle.read().decode("utf-8", errors="replace")
+    return render(
+        request,
+        "grading/file.html",
+        {"submission": submission, "name": name, "code": highlight_file(name, text)},
     )

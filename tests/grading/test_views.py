@@ -69,7 +69,7 @@ def test_wrong_password_says_so(client, learner):
 def test_lab_page_shows_rendered_instructions_and_an_upload_field(client, learner, hello_lab):
     client.force_login(learner)
     page = client.get(hello_lab.get_absolute_url()).content.decode()
-    assert "<h1>The access-log summary that lies</h1>" in page
+    assert '<h1 id="the-access-log-summary-that-lies">The access-log summary that lies' in page
     assert 'type="file" name="logparse.py"' in page
 
 
@@ -108,7 +108,7 @@ def test_pending_submission_page_refreshes_itself_without_javascript(client, lea
     client.force_login(learner)
     submission = submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x=1\n"})
     page = client.get(submission.get_absolute_url()).content.decode()
-    assert '<meta http-equiv="refresh" content="2">' in page
+    assert '<meta http-equiv="refresh" content="2">' in page  # inside <noscript>
     assert "Queued" in page
 
 
@@ -308,3 +308,53 @@ def test_attempt_limit_says_when_the_next_attempt_opens(client, learner, hello_l
     assert f"Your next attempt is available at {opens:%H:%M} (UTC)" in page
     assert "x=4" in page  # the editor keeps the text
     assert Submission.objects.count() == 3
+
+
+def graded_attempt(user, lab, text, score):
+    submission = submission_create(user=user, lab=lab, files={"logparse.py": text})
+    Submission.objects.filter(pk=submission.pk).update(status="graded", score=score, max_score=10)
+    return submission
+
+
+def test_history_charts_scores_and_diffs_two_attempts(client, learner, hello_lab):
+    first = graded_attempt(learner, hello_lab, b"a = 1\nb = 2\n", 3)
+    second = graded_attempt(learner, hello_lab, b"a = 1\nb = 3\n", 10)
+    client.force_login(learner)
+    url = reverse("grading:history", args=[hello_lab.slug])
+    page = client.get(url).content.decode()
+    assert page.count('class="dot"') == 2 and "<polyline" in page
+    assert '<span class="d-del">-b = 2</span>' in page
+    assert '<span class="d-add">+b = 3</span>' in page
+    page = client.get(url, {"a": str(second.pk), "b": str(first.pk)}).content.decode()
+    assert '<span class="d-add">+b = 2</span>' in page
+
+
+def test_history_ignores_another_learners_attempt_ids(client, learner, other_learner, hello_lab):
+    mine = graded_attempt(learner, hello_lab, b"mine = 1\n", 3)
+    theirs = graded_attempt(other_learner, hello_lab, b"secret = 42\n", 10)
+    client.force_login(learner)
+    page = client.get(
+        reverse("grading:history", args=[hello_lab.slug]), {"a": str(mine.pk), "b": str(theirs.pk)}
+    ).content.decode()
+    assert "secret" not in page
+
+
+def test_a_submitted_file_is_shown_highlighted_to_its_owner_only(
+    client, learner, other_learner, hello_lab
+):
+    submission = graded_attempt(learner, hello_lab, b"import os  # <b>\n", 3)
+    url = reverse("grading:submission_file", args=[submission.pk, "logparse.py"])
+    client.force_login(learner)
+    page = client.get(url).content.decode()
+    assert '<span class="kn">import</span>' in page and "&lt;b&gt;" in page
+    client.force_login(other_learner)
+    assert client.get(url).status_code == 404
+
+
+def test_pending_page_polls_with_htmx_and_falls_back_to_a_refresh(client, learner, hello_lab):
+    client.force_login(learner)
+    submission = submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x=1\n"})
+    page = client.get(submission.get_absolute_url()).content.decode()
+    assert 'hx-trigger="every 2s"' in page
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    assert "position 1" in page
