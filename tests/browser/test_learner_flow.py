@@ -101,6 +101,10 @@ def test_pages_read_well_in_dark_mode(browser, live_server, learner, hello_lab):
     page = context.new_page()
     log_in(page, live_server.url)
     page.goto(f"{live_server.url}{hello_lab.get_absolute_url()}")
+    page.wait_for_selector(".cm-downstack .cm-content")
+    # CodeMirror measures lines as they come into view; show it before the screenshot.
+    page.locator(".cm-downstack").scroll_into_view_if_needed()
+    page.wait_for_timeout(200)
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(21, 23, 26)"
     SHOTS.mkdir(parents=True, exist_ok=True)
