@@ -1,0 +1,251 @@
+"""Hidden checker for partition-writes: grades lost.json (part A) and node.py (part B).
+
+Part A replays the learner's seed with the starter's node (trusted copy, in this process)
+and compares the lost acknowledged writes with lost.json. Part B runs the learner's
+node.py as three processes of the learner uid and drives them with the trusted simulator
+over pipes, on visible and hidden seeds; Jepsen's set check decides, and availability is
+compared with the reference node on the very same seeds, simulated here in-process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from downstack_harness import Grader
+from lost_answer import grade_answer
+from node_process import LearnerNode, NodeHung, Workspace
+from set_check import SetCheck, set_check
+from simulate import NODE_IDS, NodeError, Result, parse_reply, simulate
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_SEED = 4242  # lab.toml's check_seed; used when no seed is given
+ANSWER_WITHIN_S = 3.0  # per message: generous, only there to stop a node that hangs
+PART_B_BUDGET_S = 45.0  # all learner runs together; a correct node needs a few seconds
+SAFE_AVAILABILITY_SHARE = 0.5  # below this share of the reference, "safe" means "refuses"
+GOOD_AVAILABILITY_SHARE = 0.85
+
+
+def visible_runs(seed: int) -> list[tuple[int, str]]:
+    """The learner can replay each of these with simulate.py --seed S --nemesis N."""
+    return [(seed + k, nemesis) for k in range(3) for nemesis in ("isolate-leader", "rotate")]
+
+
+def hidden_runs(seed: int) -> list[tuple[int, str]]:
+    rng = random.Random(f"partition-writes hidden {seed}")
+    nemeses = ["isolate-leader"] * 4 + ["rotate"] * 4 + ["none"]
+    return [(rng.randrange(2**31), nemesis) for nemesis in nemeses]
+
+
+# -- running nodes ---------------------------------------------------------------------
+
+
+class TrustedNode:
+    """A node module of our own, called in-process, with the same JSON round trip."""
+
+    def __init__(self, node_id: str, module) -> None:
+        self.node_id = node_id
+        self.node = module.Node()
+
+    def exchange(self, message: dict) -> dict:
+        reply = self.node.handle(json.loads(json.dumps(message)))
+        return parse_reply(self.node_id, json.dumps(reply))
+
+
+def load_module(filename: str):
+    spec = importlib.util.spec_from_file_location(filename.removesuffix(".py"), HERE / filename)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def trusted_run(module, seed: int, nemesis: str) -> Result:
+    return simulate(seed, nemesis, {n: TrustedNode(n, module) for n in NODE_IDS})
+
+
+@dataclass
+class LearnerOutcome:
+    seed: int
+    nemesis: str
+    check: SetCheck | None = None
+    problem: str = ""
+    hung: bool = False
+
+
+def learner_run(workspace: Workspace, uid: int | None, seed: int, nemesis: str) -> LearnerOutcome:
+    outcome = LearnerOutcome(seed, nemesis)
+    nodes: dict[str, LearnerNode] = {}
+    try:
+        for node_id in NODE_IDS:
+            nodes[node_id] = LearnerNode(node_id, workspace.path, uid, ANSWER_WITHIN_S)
+        result = simulate(seed, nemesis, nodes)
+        outcome.check = set_check(result.history, NODE_IDS)
+    except NodeError as error:
+        outcome.hung = isinstance(error, NodeHung)
+        outcome.problem = f"Node {error.node_id} {error.problem}."
+        node = nodes.get(error.node_id)
+        tail = node.stderr_tail() if node else ""
+        if tail:
+            outcome.problem += f"\nIts last words on stderr:\n{tail}"
+    finally:
+        for node in nodes.values():
+            node.close()
+    return outcome
+
+
+# -- part B verdicts --------------------------------------------------------------------
+
+
+def availability(checks: list[SetCheck]) -> float:
+    attempted = sum(len(c.attempted) for c in checks)
+    return sum(len(c.acknowledged) for c in checks) / attempted if attempted else 0.0
+
+
+def describe_failure(outcome: LearnerOutcome) -> str:
+    where = f"seed {outcome.seed} (--nemesis {outcome.nemesis})"
+    if outcome.check is None:
+        return f"{where}: {outcome.problem}"
+    check = outcome.check
+    parts = []
+    if check.lost:
+        sample = ", ".join(str(x) for x in sorted(check.lost)[:8])
+        parts.append(
+            f"{len(check.lost)} acknowledged writes missing from a final read (e.g. {sample})"
+        )
+    if check.unexpected:
+        sample = ", ".join(str(x) for x in sorted(check.unexpected)[:8])
+        parts.append(
+            f"{len(check.unexpected)} writes in a final read that failed or were never "
+            f"written (e.g. {sample})"
+        )
+    if check.unread_nodes:
+        parts.append(f"no answer to the final read from {', '.join(check.unread_nodes)}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def safety_verdict(outcomes: list[LearnerOutcome], reference: list[SetCheck]) -> tuple[bool, str]:
+    bad = [o for o in outcomes if o.check is None or not o.check.valid]
+    if bad:
+        lines = [describe_failure(o) for o in bad[:3]]
+        more = f"\n... and {len(bad) - 3} more runs" if len(bad) > 3 else ""
+        return False, (
+            f"{len(bad)} of {len(outcomes)} runs failed:\n"
+            + "\n".join(lines)
+            + more
+            + "\nReplay a run with: python3 simulate.py --seed S --nemesis N"
+        )
+    mine = availability([o.check for o in outcomes])
+    theirs = availability(reference)
+    if mine < SAFE_AVAILABILITY_SHARE * theirs:
+        return False, (
+            f"No write was lost, but your node acknowledged only {mine:.0%} of the writes, "
+            f"where the reference acknowledged {theirs:.0%} on the same seeds. A store that "
+            "refuses writes can never lose one: safety counts from half the reference's "
+            "availability up."
+        )
+    return True, f"{len(outcomes)} runs: no acknowledged write lost, no unexpected write."
+
+
+def availability_verdict(
+    outcomes: list[LearnerOutcome], reference: list[SetCheck], safe: bool
+) -> tuple[bool, str]:
+    checks = [o.check for o in outcomes if o.check is not None]
+    mine = availability(checks) if len(checks) == len(outcomes) else 0.0
+    theirs = availability(reference)
+    measured = (
+        f"Your node acknowledged {mine:.1%} of the writes it was sent; the reference node "
+        f"acknowledged {theirs:.1%} on the same seeds (at least "
+        f"{GOOD_AVAILABILITY_SHARE * theirs:.1%} needed)."
+    )
+    if not safe:
+        return False, measured + " Availability counts once no acknowledged write is lost."
+    if mine < GOOD_AVAILABILITY_SHARE * theirs:
+        return False, measured + (
+            " Look at what happens while one node is cut off: can the two nodes that still "
+            "reach each other take writes safely?"
+        )
+    return True, measured
+
+
+# -- the checker ------------------------------------------------------------------------
+
+
+def main() -> None:
+    g = Grader()
+    seed = int(os.environ.get("DOWNSTACK_SEED", DEFAULT_SEED))
+    starter_node = load_module("starter_node.py")
+    reference_node = load_module("reference_node.py")
+
+    # Part A: the lost writes of the learner's own seed, as the starter's node loses them.
+    history = trusted_run(starter_node, seed, "isolate-leader").history
+    grade = grade_answer(g.submission_file("lost.json"), set_check(history, NODE_IDS), 4.0)
+    g.check(
+        f"lost.json: the acknowledged writes lost on seed {seed}",
+        grade.passed,
+        score=grade.score,
+        max_score=4.0,
+        output=grade.output,
+    )
+
+    # Part B: the learner's node under partitions, against the reference on the same seeds.
+    visible, hidden = visible_runs(seed), hidden_runs(seed)
+    reference = {
+        run: set_check(trusted_run(reference_node, *run).history, NODE_IDS)
+        for run in visible + hidden
+    }
+    workspace = Workspace(g.submission_dir, g.learner_uid)
+    outcomes: dict[tuple[int, str], LearnerOutcome] = {}
+    started = time.monotonic()
+    try:
+        for run in visible + hidden:
+            # A node that hangs once would hang again: stop rather than run out the clock.
+            if any(o.hung for o in outcomes.values()):
+                outcomes[run] = LearnerOutcome(*run, problem="not run: a node hung earlier")
+            elif time.monotonic() - started > PART_B_BUDGET_S:
+                outcomes[run] = LearnerOutcome(
+                    *run, problem=f"not run: your node used up the {PART_B_BUDGET_S:g} s budget"
+                )
+            else:
+                outcomes[run] = learner_run(workspace, g.learner_uid, *run)
+    finally:
+        workspace.clean_up()
+    print(f"part B took {time.monotonic() - started:.1f} s", file=sys.stderr)
+
+    shown = [outcomes[run] for run in visible]
+    shown_reference = [reference[run] for run in visible]
+    safe, output = safety_verdict(shown, shown_reference)
+    g.check(
+        "node.py: no acknowledged write lost, no unexpected write, under partitions",
+        safe,
+        max_score=3.0,
+        output=output,
+    )
+    strictly_safe = all(o.check is not None and o.check.valid for o in shown)
+    good, output = availability_verdict(shown, shown_reference, strictly_safe)
+    g.check(
+        "node.py: availability close to the reference's on the same seeds",
+        good,
+        max_score=2.0,
+        output=output,
+    )
+    hidden_safe, output = safety_verdict(
+        [outcomes[run] for run in hidden], [reference[run] for run in hidden]
+    )
+    g.check(
+        "node.py: the set check on further seeds and partition schedules",
+        hidden_safe,
+        max_score=1.0,
+        output=output,
+        visibility="hidden",
+    )
+    g.emit()
+
+
+if __name__ == "__main__":
+    main()
