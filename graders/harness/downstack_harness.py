@@ -256,8 +256,13 @@ class Grader:
         workdir = Path(tempfile.mkdtemp(prefix="learner-"))
         if self.submission_dir.is_dir():
             shutil.copytree(self.submission_dir, workdir, dirs_exist_ok=True, symlinks=False)
+        # copytree copied the submission folder's mode; the checker must still be able to
+        # enter the copy once the learner owns it (it has no DAC override capability).
+        workdir.chmod(0o755)
         if self.learner_uid is not None:
-            for path in [workdir, *workdir.rglob("*")]:
+            # Deepest first: a folder handed over early could lock the checker out of
+            # the files below it.
+            for path in reversed([workdir, *workdir.rglob("*")]):
                 os.chown(path, self.learner_uid, self.learner_uid, follow_symlinks=False)
         return workdir
 

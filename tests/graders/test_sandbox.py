@@ -661,3 +661,21 @@ def test_unreachable_docker_is_an_infrastructure_error(tmp_path) -> None:
     client = docker.DockerClient(base_url=f"unix://{tmp_path}/no-docker.sock", version="1.41")
     with pytest.raises(graders.InfrastructureError, match="Docker is not running"):
         graders.run(image="any", checker={}, submission={}, client=client)
+
+
+def test_learner_copy_of_a_private_submission_folder_stays_reachable(grade: Grade) -> None:
+    # A checker may hand run_learner a folder it made with mkdtemp (mode 0700).
+    result = grade(
+        checker(
+            """
+            import tempfile, pathlib
+            private = pathlib.Path(tempfile.mkdtemp())
+            (private / "sub").mkdir()
+            (private / "sub" / "main.py").write_text("print('ran')")
+            g.submission_dir = private
+            _, run = learner("import pathlib; print(pathlib.Path('sub/main.py').read_text())")
+            report({"out": run.stdout.decode().strip(), "code": run.returncode})
+            """
+        )
+    )
+    assert observed(result) == {"out": "print('ran')", "code": 0}
