@@ -14,7 +14,7 @@ $PY manage.py labs sync
 echo "Demo logins:"
 $PY manage.py demo_users
 
-$PY -m celery -A downstack worker --beat --queues grading,default --concurrency 2 \
+$PY -m celery -A downstack worker --beat --queues grading,regrade,default --concurrency 2 \
     --loglevel INFO --schedule var/celerybeat-schedule >var/worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM

@@ -23,8 +23,7 @@ def _keys(request) -> list[str]:
 def locked(request) -> bool:
     user_key, address_key = _keys(request)
     return (
-        cache.get(user_key, 0) >= MAX_FAILURES
-        or cache.get(address_key, 0) >= MAX_ADDRESS_FAILURES
+        cache.get(user_key, 0) >= MAX_FAILURES or cache.get(address_key, 0) >= MAX_ADDRESS_FAILURES
     )
 
 

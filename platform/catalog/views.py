@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 
 from catalog.labfiles import read_tree
 from catalog.models import Lab
+from cohorts.models import Assignment, LabOpening
 from grading.forms import SubmissionForm
 from grading.services import latest_texts
 
@@ -21,6 +22,9 @@ def lab_list(request):
     skill = request.GET.get("skill", "")
     difficulty = request.GET.get("difficulty", "")
     labs = list(every.with_progress_of(request.user))
+    due = Assignment.objects.for_learner(request.user).due_dates()
+    for lab in labs:
+        lab.my_assignment = due.get(lab.pk)
     if skill:
         labs = [lab for lab in labs if skill in lab.skills]
     if difficulty:
@@ -41,6 +45,8 @@ def lab_list(request):
 @login_required
 def lab_detail(request, slug):
     lab = get_object_or_404(Lab.objects.active(), slug=slug)
+    # The start of the cohort dashboard's "time from first opening to first pass".
+    LabOpening.record(user=request.user, lab=lab)
     form = SubmissionForm(lab=lab, texts=latest_texts(request.user, lab))
     return render_lab_page(request, lab, form)
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "grading",
+    "cohorts",
 ]
 
 MIDDLEWARE = [
@@ -143,7 +144,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"grading.grade_submission": {"queue": "grading"}}
+# Regrades have their own queue so that a batch of hundreds never sits in front of fresh
+# submissions in one FIFO: a worker consuming both queues takes from each in turn, and a
+# site that wants regrades strictly out of the way runs them on their own workers.
+CELERY_TASK_ROUTES = {
+    "grading.grade_submission": {"queue": "grading"},
+    "grading.regrade_run": {"queue": "regrade"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {

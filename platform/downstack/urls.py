@@ -13,5 +13,6 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("api/v1/", include("grading.api_urls")),
     path("submissions/", include("grading.urls")),
+    path("cohorts/", include("cohorts.urls")),
     path("", include("catalog.urls")),
 ]

@@ -77,10 +77,11 @@ def lab_json(lab: Lab, request, *, detail: bool = False) -> dict:
 
 
 def submission_json(submission: Submission, request) -> dict:
-    staff = request.user.is_staff
+    privileged = request.user.is_staff or submission.user_id != request.user.pk
+    due_at = None if privileged else submission.due_at()
     tests = list(submission.tests.all())
-    shown = [t for t in tests if staff or t.visible_to_learner()]
-    hidden = [t for t in tests if not (staff or t.visible_to_learner())]
+    shown = [t for t in tests if privileged or t.visible_to_learner(due_at=due_at)]
+    hidden = [t for t in tests if not (privileged or t.visible_to_learner(due_at=due_at))]
 
     def stamp(value):
         return value.isoformat() if value else None

@@ -3,18 +3,42 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
+
+
+def check_visible_to_learner(visibility: str, *, due_at=None, now=None) -> bool:
+    """Whether a learner may read a check's name and output.
+
+    `after_due_date` checks open once the learner's due date for the lab has passed; a lab
+    with no due date (no assignment) keeps them hidden, as it always has.
+    """
+    if visibility == TestResult.Visibility.VISIBLE:
+        return True
+    if visibility == TestResult.Visibility.AFTER_DUE_DATE and due_at is not None:
+        return (now or timezone.now()) >= due_at
+    return False
 
 
 class SubmissionQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Only the owner and staff may see a submission; start every lookup here."""
+        """The owner, staff, and the instructors of a cohort the owner learns in may see a
+        submission; start every lookup here."""
         if not user.is_authenticated:
             return self.none()
         if user.is_staff:
             return self
-        return self.filter(user=user)
+        # Cohorts are reached through their related names, so grading imports nothing
+        # from the cohorts app (which depends on grading). The subquery lists the people
+        # who learn in a cohort this user teaches: small, and independent of submissions.
+        taught_learners = get_user_model().objects.filter(
+            cohort_memberships__role="learner",
+            cohort_memberships__cohort__memberships__user=user,
+            cohort_memberships__cohort__memberships__role="instructor",
+        )
+        return self.filter(models.Q(user=user) | models.Q(user_id__in=taught_learners.values("pk")))
 
     def pending(self):
         return self.filter(status__in=(Submission.Status.QUEUED, Submission.Status.RUNNING))
@@ -64,6 +88,10 @@ class Submission(models.Model):
     oom_killed = models.BooleanField(default=False)
     output_truncated = models.BooleanField(default=False)
     grader_log = models.TextField(blank=True)
+    # The applied regrade whose result the fields above hold; None for the first grading.
+    current_run = models.ForeignKey(
+        "GradeRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = SubmissionQuerySet.as_manager()
 
@@ -121,6 +149,12 @@ class Submission(models.Model):
         recent.sort()
         return recent[len(recent) // 2] * position
 
+    def due_at(self):
+        """The owner's due date for this lab: the latest over the cohorts they learn in."""
+        return self.lab.assignments.filter(
+            cohort__memberships__user_id=self.user_id, cohort__memberships__role="learner"
+        ).aggregate(due=models.Max("due_at"))["due"]
+
     def counts_as_attempt(self) -> bool:
         """Failures of the platform (grader errors, infrastructure) never use up an attempt."""
         return self.status != self.Status.ERROR
@@ -176,6 +210,126 @@ class TestResult(models.Model):
     def passed(self) -> bool:
         return self.status == "passed"
 
-    def visible_to_learner(self) -> bool:
-        # Until cohorts bring due dates and publishing, only "visible" checks are shown.
-        return self.visibility == self.Visibility.VISIBLE
+    def visible_to_learner(self, *, due_at=None, now=None) -> bool:
+        return check_visible_to_learner(self.visibility, due_at=due_at, now=now)
+
+
+class GradeRunQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(status__in=(GradeRun.Status.QUEUED, GradeRun.Status.RUNNING))
+
+    def finished(self):
+        return self.filter(status__in=(GradeRun.Status.GRADED, GradeRun.Status.ERROR))
+
+
+class GradeRun(models.Model):
+    """A regrade of a submission into a scratch result, which changes nothing until applied.
+
+    Applying copies this run's result onto the submission and keeps the result it replaces
+    in `previous`, so no result is ever lost. `batch` groups the runs of one regrade.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        GRADED = "graded"
+        ERROR = "error"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="grade_runs")
+    batch = models.UUIDField(db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    infra_failures = models.PositiveIntegerField(default=0)
+    last_infra_error = models.TextField(blank=True)
+
+    score = models.FloatField(null=True, blank=True)
+    max_score = models.FloatField(null=True, blank=True)
+    feedback = models.TextField(blank=True)
+    status_detail = models.TextField(blank=True)
+    tests = models.JSONField(default=list)
+    facts = models.JSONField(default=dict)
+
+    applied_at = models.DateTimeField(null=True, blank=True)
+    # The submission's result just before this run was applied: the history.
+    previous = models.JSONField(null=True, blank=True)
+
+    objects = GradeRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"regrade of {self.submission_id} {self.status}"
+
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.GRADED, self.Status.ERROR)
+
+    def percent(self) -> float | None:
+        return score_percent(self.score, self.max_score, self.status == self.Status.GRADED)
+
+
+def score_percent(score, max_score, graded: bool = True) -> float | None:
+    """A score as a percent of full marks; a graded run with no maximum (the program ran
+    out of time or memory) is 0, an ungraded one has none."""
+    if not graded:
+        return None
+    if not max_score:
+        return 0.0
+    return 100.0 * (score or 0.0) / max_score
+
+
+class LabProgress(models.Model):
+    """One learner's standing on one lab, kept by the grading write path.
+
+    Dashboards read these rows (one per learner and lab) instead of every submission, so
+    their cost does not grow with attempts. services.labprogress_refresh recomputes a row
+    from the submissions whenever a result is stored or a regrade applied.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_progress"
+    )
+    lab = models.ForeignKey("catalog.Lab", on_delete=models.CASCADE, related_name="progress")
+    attempts = models.PositiveIntegerField(default=0)  # graded attempts
+    best_percent = models.FloatField(null=True, blank=True)
+    last_at = models.DateTimeField(null=True, blank=True)
+    first_pass_at = models.DateTimeField(null=True, blank=True)
+    attempts_to_pass = models.PositiveIntegerField(null=True, blank=True)
+    latest_graded = models.ForeignKey(
+        Submission, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "lab"], name="one_progress_per_lab")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.lab_id}"
+
+
+def progress_from_attempts(attempts) -> dict:
+    """A LabProgress row's fields from (pk, created_at, status, score, max_score) tuples in
+    time order; only graded attempts count."""
+    fields = {
+        "attempts": 0,
+        "best_percent": None,
+        "last_at": None,
+        "first_pass_at": None,
+        "attempts_to_pass": None,
+        "latest_graded_id": None,
+    }
+    for pk, created_at, status, score, max_score in attempts:
+        if status != Submission.Status.GRADED:
+            continue
+        fields["attempts"] += 1
+        percent = score_percent(score, max_score)
+        if fields["best_percent"] is None or percent > fields["best_percent"]:
+            fields["best_percent"] = percent
+        fields["last_at"], fields["latest_graded_id"] = created_at, pk
+        passed = max_score is not None and score is not None and score >= max_score - 1e-9
+        if passed and fields["first_pass_at"] is None:
+            fields["first_pass_at"], fields["attempts_to_pass"] = created_at, fields["attempts"]
+    return fields

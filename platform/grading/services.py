@@ -6,6 +6,7 @@ and management commands all come through them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from datetime import timedelta
@@ -21,10 +22,24 @@ import graders
 from catalog.labfiles import read_tree
 from catalog.models import Lab
 from catalog.sandbox import sandbox_options
-from grading.models import Submission, SubmissionFile, TestResult
+from grading.models import (
+    GradeRun,
+    LabProgress,
+    Submission,
+    SubmissionFile,
+    TestResult,
+    progress_from_attempts,
+)
 from grading.uploads import SubmissionRejected, UploadRules, check_files
 
-__all__ = ["SubmissionRejected", "submission_create", "submission_grade", "submissions_reap"]
+__all__ = [
+    "SubmissionRejected",
+    "graderun_apply",
+    "graderun_grade",
+    "submission_create",
+    "submission_grade",
+    "submissions_reap",
+]
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +181,16 @@ def submission_grade(*, submission_id) -> Submission | None:
         log.info("submission %s: nothing to claim (already graded or being graded)", submission_id)
         return None
     submission = Submission.objects.select_related("lab").get(pk=submission_id)
+    release = functools.partial(submission_release, submission_id=submission_id, token=token)
+    image, result = _run_checker(submission, release=release)
+    _store_result(submission, token, image, result)
+    submission.refresh_from_db()
+    return submission
+
+
+def _run_checker(submission: Submission, *, release) -> tuple[str, graders.RunResult]:
+    """Run the lab's checker over a submission's files; `release(reason=...)` gives the
+    claim back when the platform, not the learner's code, failed."""
     lab = submission.lab
     try:
         options = sandbox_options(lab)
@@ -176,17 +201,15 @@ def submission_grade(*, submission_id) -> Submission | None:
             env["DOWNSTACK_SEED"] = str(submission.seed)
         result = graders.run(checker=checker, submission=files, env=env, **options)
     except graders.InfrastructureError as exc:
-        log.error("submission %s: grading infrastructure failed: %s", submission_id, exc)
-        submission_release(submission_id=submission_id, token=token, reason=str(exc))
+        log.error("submission %s: grading infrastructure failed: %s", submission.pk, exc)
+        release(reason=str(exc))
         raise
     except OSError as exc:
         # The lab's checker folder or the stored files are unreadable on this worker.
-        log.error("submission %s: cannot read grading inputs: %s", submission_id, exc)
-        submission_release(submission_id=submission_id, token=token, reason=str(exc))
+        log.error("submission %s: cannot read grading inputs: %s", submission.pk, exc)
+        release(reason=str(exc))
         raise graders.InfrastructureError(f"cannot read grading inputs: {exc}") from exc
-    _store_result(submission, token, options["image"], result)
-    submission.refresh_from_db()
-    return submission
+    return options["image"], result
 
 
 def _read(stored: SubmissionFile) -> bytes:
@@ -194,7 +217,8 @@ def _read(stored: SubmissionFile) -> bytes:
         return handle.read()
 
 
-def _store_result(submission: Submission, token, image: str, result: graders.RunResult) -> None:
+def _result_fields(submission_pk, image: str, result: graders.RunResult) -> tuple[dict, dict]:
+    """The sandbox facts and the outcome of one run, as stored for a submission."""
     facts = {
         "image": image,
         "exit_code": result.exit_code,
@@ -204,8 +228,6 @@ def _store_result(submission: Submission, token, image: str, result: graders.Run
         "oom_killed": result.oom_killed,
         "output_truncated": result.output_truncated,
         "grader_log": result.log[-20000:],
-        "finished_at": timezone.now(),
-        "claim_token": None,
     }
     if result.results is not None:
         outcome = {
@@ -216,7 +238,7 @@ def _store_result(submission: Submission, token, image: str, result: graders.Run
             "status_detail": "",
         }
     elif result.error:
-        log.error("submission %s: grader error: %s", submission.pk, result.error)
+        log.error("submission %s: grader error: %s", submission_pk, result.error)
         outcome = {
             "status": Submission.Status.ERROR,
             "score": None,
@@ -234,28 +256,152 @@ def _store_result(submission: Submission, token, image: str, result: graders.Run
             "feedback": "",
             "status_detail": result.failure_reason() or "Grading stopped before a result.",
         }
+    return facts, outcome
+
+
+def _test_rows(result: graders.RunResult) -> list[dict]:
+    if result.results is None:
+        return []
+    return [
+        {
+            "name": t.name,
+            "score": t.score,
+            "max_score": t.max_score,
+            "status": t.status,
+            "output": t.output,
+            "visibility": t.visibility,
+            "tags": list(t.tags),
+        }
+        for t in result.results.tests
+    ]
+
+
+def _replace_tests(submission_pk, rows: list[dict]) -> None:
+    TestResult.objects.filter(submission_id=submission_pk).delete()
+    TestResult.objects.bulk_create(
+        TestResult(submission_id=submission_pk, position=i, **row) for i, row in enumerate(rows)
+    )
+
+
+def _store_result(submission: Submission, token, image: str, result: graders.RunResult) -> None:
+    facts, outcome = _result_fields(submission.pk, image, result)
     with transaction.atomic():
         stored = Submission.objects.filter(
             pk=submission.pk, status=Submission.Status.RUNNING, claim_token=token
-        ).update(**facts, **outcome)
+        ).update(**facts, **outcome, finished_at=timezone.now(), claim_token=None)
         if not stored:
             log.warning("submission %s: claim lost before the result was stored", submission.pk)
             return
-        if result.results is not None:
-            TestResult.objects.bulk_create(
-                TestResult(
-                    submission_id=submission.pk,
-                    position=i,
-                    name=t.name,
-                    score=t.score,
-                    max_score=t.max_score,
-                    status=t.status,
-                    output=t.output,
-                    visibility=t.visibility,
-                    tags=list(t.tags),
+        _replace_tests(submission.pk, _test_rows(result))
+        labprogress_refresh(user_id=submission.user_id, lab_id=submission.lab_id)
+
+
+def labprogress_refresh(*, user_id, lab_id) -> LabProgress:
+    """Recompute one learner's standing on a lab from their submissions. Safe to run twice."""
+    attempts = (
+        Submission.objects.filter(user_id=user_id, lab_id=lab_id)
+        .order_by("created_at")
+        .values_list("pk", "created_at", "status", "score", "max_score")
+    )
+    progress, _ = LabProgress.objects.update_or_create(
+        user_id=user_id, lab_id=lab_id, defaults=progress_from_attempts(attempts)
+    )
+    return progress
+
+
+# Regrades. A GradeRun is graded like a submission (same checker run, same result
+# fields) but into its own row, and only graderun_apply copies it onto the submission.
+
+
+def graderuns_enqueue(*, run_ids) -> None:
+    """Send the regrade messages (on their own, lower-priority queue). Safe to run twice."""
+    from grading.tasks import regrade_run
+
+    for run_id in run_ids:
+        regrade_run.apply_async(args=[str(run_id)])
+
+
+def graderun_release(*, run_id, token: uuid.UUID, reason: str) -> None:
+    GradeRun.objects.filter(pk=run_id, status=GradeRun.Status.RUNNING, claim_token=token).update(
+        status=GradeRun.Status.QUEUED,
+        claim_token=None,
+        started_at=None,
+        infra_failures=F("infra_failures") + 1,
+        last_infra_error=reason[:2000],
+    )
+
+
+def graderun_grade(*, run_id) -> GradeRun | None:
+    """Grade a queued regrade run into its scratch result; the submission is untouched.
+
+    Safe to run twice: the atomic claim lets one delivery through. Raises
+    graders.InfrastructureError, after putting the run back in the queue, like
+    submission_grade.
+    """
+    token = uuid.uuid4()
+    claimed = GradeRun.objects.filter(pk=run_id, status=GradeRun.Status.QUEUED).update(
+        status=GradeRun.Status.RUNNING, started_at=timezone.now(), claim_token=token
+    )
+    if not claimed:
+        log.info("regrade run %s: nothing to claim", run_id)
+        return None
+    run = GradeRun.objects.select_related("submission__lab").get(pk=run_id)
+    release = functools.partial(graderun_release, run_id=run_id, token=token)
+    image, result = _run_checker(run.submission, release=release)
+    facts, outcome = _result_fields(run.submission_id, image, result)
+    GradeRun.objects.filter(pk=run_id, status=GradeRun.Status.RUNNING, claim_token=token).update(
+        status=outcome.pop("status"),
+        tests=_test_rows(result),
+        facts=facts,
+        finished_at=timezone.now(),
+        claim_token=None,
+        **outcome,
+    )
+    run.refresh_from_db()
+    return run
+
+
+_HISTORY_FIELDS = ("status", "score", "max_score", "feedback", "status_detail", "image")
+
+
+def graderun_apply(*, run_id) -> bool:
+    """Make a graded run the submission's result, keeping the replaced result on the run.
+
+    Returns False (and changes nothing) for a run that is not graded or already applied,
+    so it is safe to run twice.
+    """
+    with transaction.atomic():
+        run = (
+            GradeRun.objects.select_for_update()
+            .filter(pk=run_id, status=GradeRun.Status.GRADED, applied_at__isnull=True)
+            .first()
+        )
+        if run is None:
+            return False
+        submission = Submission.objects.select_for_update().get(pk=run.submission_id)
+        run.previous = {
+            **{name: getattr(submission, name) for name in _HISTORY_FIELDS},
+            "run": str(submission.current_run_id) if submission.current_run_id else None,
+            "tests": list(
+                submission.tests.values(
+                    "name", "score", "max_score", "status", "output", "visibility", "tags"
                 )
-                for i, t in enumerate(result.results.tests)
-            )
+            ),
+        }
+        run.applied_at = timezone.now()
+        run.save(update_fields=["previous", "applied_at"])
+        Submission.objects.filter(pk=submission.pk).update(
+            **run.facts,
+            status=Submission.Status.GRADED,
+            score=run.score,
+            max_score=run.max_score,
+            feedback=run.feedback,
+            status_detail=run.status_detail,
+            current_run=run,
+        )
+        _replace_tests(submission.pk, run.tests)
+        labprogress_refresh(user_id=submission.user_id, lab_id=submission.lab_id)
+    return True
 
 
 def submissions_reap(*, now=None) -> list:

@@ -44,3 +44,20 @@ def grade_submission(self, submission_id: str) -> None:
 def reap_submissions() -> int:
     """Safe to run twice: see services.submissions_reap."""
     return len(services.submissions_reap())
+
+
+@shared_task(
+    name="grading.regrade_run",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.GRADING_SOFT_TIME_LIMIT_S,
+    time_limit=settings.GRADING_HARD_TIME_LIMIT_S,
+    max_retries=settings.GRADING_MAX_RETRIES,
+)
+def regrade_run(self, run_id: str) -> None:
+    """Routed to the `regrade` queue. Safe to deliver twice: the run is claimed atomically."""
+    try:
+        services.graderun_grade(run_id=run_id)
+    except graders.InfrastructureError as exc:
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc

@@ -48,9 +48,12 @@ def submission_detail(request, pk):
         Submission.objects.visible_to(request.user).select_related("lab", "user"), pk=pk
     )
     tests = list(submission.tests.all())
-    staff = request.user.is_staff
-    shown = [t for t in tests if staff or t.visible_to_learner()]
-    hidden = [t for t in tests if not (staff or t.visible_to_learner())]
+    # Someone else's submission reached through visible_to() is seen by staff or by an
+    # instructor of the owner's cohort: both see every check.
+    privileged = request.user.is_staff or submission.user_id != request.user.pk
+    due_at = None if privileged else submission.due_at()
+    shown = [t for t in tests if privileged or t.visible_to_learner(due_at=due_at)]
+    hidden = [t for t in tests if not (privileged or t.visible_to_learner(due_at=due_at))]
     return render(
         request,
         "grading/submission_detail.html",
@@ -63,6 +66,7 @@ def submission_detail(request, pk):
             "queue_position": submission.queue_position(),
             "estimated_wait_s": submission.estimated_wait_s(),
             "files": submission.files.all(),
+            "privileged": privileged,
         },
     )
 

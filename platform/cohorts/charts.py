@@ -1,0 +1,132 @@
+"""Server-rendered SVG charts for the dashboard: coordinates computed here, drawn by
+templates/cohorts/_bar_chart.html with axes, labels and units."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+WIDTH, HEIGHT = 420, 200
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 12, 12, 58
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: float
+    value_label: str
+
+
+def nice_top(largest: float) -> float:
+    """A round number at or above the largest value, for the top of the y axis."""
+    if largest <= 0:
+        return 1
+    magnitude = 10 ** math.floor(math.log10(largest))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * magnitude >= largest:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def bar_chart(
+    values: list[float],
+    labels: list[str],
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
+    y_max: float | None = None,
+    unit: str = "",
+    label_every: int = 1,
+    width: int = WIDTH,
+) -> dict:
+    """A vertical bar chart: one bar per value, the y axis from 0 to a round top."""
+    top = y_max if y_max is not None else nice_top(max(values, default=0))
+    plot_w = width - PAD_LEFT - PAD_RIGHT
+    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    slot = plot_w / max(1, len(values))
+    bars = []
+    for i, (value, label) in enumerate(zip(values, labels, strict=True)):
+        h = plot_h * min(value, top) / top if top else 0
+        bars.append(
+            Bar(
+                x=round(PAD_LEFT + i * slot + slot * 0.12, 1),
+                y=round(PAD_TOP + plot_h - h, 1),
+                width=round(slot * 0.76, 1),
+                height=round(h, 1),
+                label=label if i % label_every == 0 else "",
+                value=value,
+                value_label=f"{label}: {value:g}{unit}",
+            )
+        )
+    ticks = [
+        {"y": round(PAD_TOP + plot_h * (1 - f), 1), "label": f"{top * f:g}{unit}"}
+        for f in (0, 0.5, 1)
+    ]
+    return {
+        "title": title,
+        "x_title": x_title,
+        "y_title": y_title,
+        "width": width,
+        "height": HEIGHT,
+        "bars": bars,
+        "ticks": ticks,
+        "left": PAD_LEFT,
+        "right": width - PAD_RIGHT,
+        "bottom": PAD_TOP + plot_h,
+        "label_y": PAD_TOP + plot_h + 14,
+        "x_title_y": HEIGHT - 6,
+        "y_title_x": 12,
+        "y_title_y": PAD_TOP + plot_h / 2,
+    }
+
+
+def heat_style(percent: float | None) -> str:
+    """A cell's colours: one hue, darker for higher scores, so the scale still reads in
+    grey (and every cell also prints its number)."""
+    if percent is None:
+        return ""
+    lightness = 96 - 0.62 * max(0.0, min(100.0, percent))
+    text = "#fff" if lightness < 60 else "#111"
+    return f"background:hsl(212 70% {lightness:.0f}%);color:{text}"
+
+
+def heatmap_body(rows, learner_url) -> str:
+    """The heatmap's <tbody> rows as HTML. Built here with plain string formatting rather
+    than in the template (or format_html, per cell) because a 500 × 12 grid that way costs
+    most of the page's time; every text that comes from data goes through escape()."""
+    parts = []
+    for row in rows:
+        risk = (
+            f' <span class="risk-mark" title="{escape("; ".join(row.risks))}">at risk</span>'
+            if row.risks
+            else ""
+        )
+        cells = []
+        for cell in row.cells:
+            if not cell.attempts:
+                cells.append('<td class="empty">–</td>')
+                continue
+            passed = cell.passed
+            cells.append(
+                f'<td style="{heat_style(cell.best)}"{PASSED_CLASS if passed else ""}>'
+                f'<strong>{cell.best or 0:.0f}</strong><span class="tries">×{cell.attempts}</span>'
+                f"{PASSED_NOTE if passed else ''}</td>"
+            )
+        parts.append(
+            f'<tr><th scope="row"><a href="{escape(learner_url(row.user_id))}">'
+            f"{escape(row.username)}</a>{risk}</th>{''.join(cells)}"
+            f'<td class="mean">{row.mean_best:.0f}</td></tr>'
+        )
+    return mark_safe("\n".join(parts))  # every data-derived part was escaped above
+
+
+PASSED_CLASS = ' class="passed"'
+PASSED_NOTE = '<span class="sr"> passed</span>'

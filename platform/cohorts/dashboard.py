@@ -1,0 +1,294 @@
+"""The numbers behind a cohort's dashboard, in a fixed number of queries.
+
+Every figure is computed from a handful of grouped queries (per learner and lab, per
+lab and check, per day), so the query count does not grow with learners or submissions;
+the per-learner work left in Python is a few dictionaries over learners × labs.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from cohorts.models import Assignment, Cohort, LabOpening, Membership
+from grading.models import LabProgress, Submission, TestResult
+
+PASS_TOLERANCE = 1e-9
+# "Many attempts without progress": this many attempts at a lab, still not passed.
+STUCK_ATTEMPTS = 8
+# "Behind": this many labs past their due date and not passed (one alone is common).
+BEHIND_DUE_LABS = 2
+ACTIVITY_DAYS = 28
+
+DAY = timedelta(days=1)
+
+
+@dataclass
+class Cell:
+    """One learner's work on one lab."""
+
+    attempts: int = 0
+    best: float | None = None  # percent of full marks
+    last_at: datetime | None = None
+    first_pass_at: datetime | None = None
+    attempts_to_pass: int | None = None
+    first_opened_at: datetime | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.first_pass_at is not None
+
+
+@dataclass
+class LearnerRow:
+    user_id: int
+    username: str
+    joined_at: datetime
+    cells: list[Cell]
+    risks: list[str] = field(default_factory=list)
+    skills: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def mean_best(self) -> float:
+        return sum(c.best or 0.0 for c in self.cells) / len(self.cells) if self.cells else 0.0
+
+    @property
+    def last_active(self) -> datetime | None:
+        return max((c.last_at for c in self.cells if c.last_at), default=None)
+
+
+@dataclass
+class LabStats:
+    assignment: Assignment
+    learners: int
+    attempted: int
+    passed: int
+    median_attempts_to_pass: float | None
+    median_hours_to_pass: float | None
+    histogram: list[int]  # learners per best-score decile, 0-10% ... 90-100%
+    failing_checks: list[dict]
+
+    @property
+    def lab(self):
+        return self.assignment.lab
+
+    @property
+    def pass_rate(self) -> float | None:
+        return 100.0 * self.passed / self.learners if self.learners else None
+
+
+@dataclass
+class Dashboard:
+    cohort: Cohort
+    assignments: list[Assignment]
+    learners: list[LearnerRow]
+    labs: list[LabStats]
+    activity: list[tuple]  # (date, submissions)
+    skills: list[str]
+    cohort_skills: dict[str, float]
+
+
+def cohort_submissions(cohort: Cohort, lab_ids):
+    """The cohort's learners' counted attempts (grader errors never count) at its labs."""
+    learners = Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER)
+    return Submission.objects.filter(
+        user_id__in=learners.values("user_id"), lab_id__in=lab_ids
+    ).exclude(status=Submission.Status.ERROR)
+
+
+def learner_cells(cohort: Cohort, assignments: list[Assignment], user_ids=None) -> dict:
+    """{(user_id, lab_id): Cell} from LabProgress and LabOpening: two queries, one row per
+    learner and lab, whatever the number of submissions."""
+    lab_ids = [a.lab_id for a in assignments]
+    learners = Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER)
+    if user_ids is not None:
+        learners = learners.filter(user_id__in=user_ids)
+    who = learners.values("user_id")
+    cells: dict[tuple[int, int], Cell] = defaultdict(Cell)
+    progress = LabProgress.objects.filter(user_id__in=who, lab_id__in=lab_ids).values_list(
+        "user_id",
+        "lab_id",
+        "attempts",
+        "best_percent",
+        "last_at",
+        "first_pass_at",
+        "attempts_to_pass",
+    )
+    for user_id, lab_id, n, best, last, first_pass, to_pass in progress:
+        cell = cells[user_id, lab_id]
+        cell.attempts, cell.best, cell.last_at = n, best, last
+        cell.first_pass_at, cell.attempts_to_pass = first_pass, to_pass
+    openings = LabOpening.objects.filter(user_id__in=who, lab_id__in=lab_ids)
+    for user_id, lab_id, opened in openings.values_list("user_id", "lab_id", "first_opened_at"):
+        cells[user_id, lab_id].first_opened_at = opened
+    return cells
+
+
+def skill_mastery(assignments: list[Assignment], cells: list[Cell]) -> dict[str, float]:
+    """Per skill, the mean best score (percent) over the labs that carry it; unattempted
+    labs count as 0, so mastery means done, not merely tried."""
+    by_skill: dict[str, list[float]] = defaultdict(list)
+    for assignment, cell in zip(assignments, cells, strict=True):
+        for skill in assignment.lab.skills:
+            by_skill[skill].append(cell.best or 0.0)
+    return {skill: sum(v) / len(v) for skill, v in sorted(by_skill.items())}
+
+
+def risk_reasons(row: LearnerRow, assignments: list[Assignment], *, now, inactive_days: int):
+    reasons = []
+    last = row.last_active
+    quiet_since = last or row.joined_at
+    if now - quiet_since > timedelta(days=inactive_days):
+        days = (now - quiet_since).days
+        reasons.append(
+            f"inactive for {days} days" if last else f"no submission in {days} days since joining"
+        )
+    for assignment, cell in zip(assignments, row.cells, strict=True):
+        if cell.attempts >= STUCK_ATTEMPTS and not cell.passed:
+            reasons.append(
+                f"{cell.attempts} attempts at {assignment.lab.title} without passing"
+                f" (best {cell.best or 0:.0f}%)"
+            )
+    overdue = [
+        a.lab.title
+        for a, c in zip(assignments, row.cells, strict=True)
+        if a.is_past_due(now) and not c.passed
+    ]
+    if len(overdue) >= BEHIND_DUE_LABS:
+        reasons.append(f"behind on {len(overdue)} due labs: {', '.join(overdue)}")
+    return reasons
+
+
+def failing_checks(cohort: Cohort, lab_ids) -> dict[int, list[dict]]:
+    """Per lab, the checks that fail most often in each learner's latest graded attempt
+    (what is blocking people now, not what they fixed long ago)."""
+    learners = Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER)
+    latest = LabProgress.objects.filter(
+        user_id__in=learners.values("user_id"), lab_id__in=lab_ids
+    ).values("latest_graded_id")
+    rows = (
+        TestResult.objects.filter(submission_id__in=latest)
+        .values("submission__lab_id", "name", "visibility")
+        .annotate(total=Count("pk"), failed=Count("pk", filter=~Q(status="passed")))
+        .filter(failed__gt=0)
+        .order_by("submission__lab_id", "-failed", "name")
+    )
+    by_lab: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        found = by_lab[row["submission__lab_id"]]
+        if len(found) < 5:
+            found.append(
+                {
+                    "name": row["name"],
+                    "visibility": row["visibility"],
+                    "failed": row["failed"],
+                    "total": row["total"],
+                    "percent": 100.0 * row["failed"] / row["total"],
+                }
+            )
+    return by_lab
+
+
+def activity(cohort: Cohort, lab_ids, *, now, days: int = ACTIVITY_DAYS) -> list[tuple]:
+    """Submissions per day (UTC) over the last `days` days: one conditional count per day
+    in a single query, which stays in SQL on every backend."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    counts = (
+        cohort_submissions(cohort, lab_ids)
+        .filter(created_at__gte=starts[0])
+        .aggregate(
+            **{
+                f"d{i}": Count("pk", filter=Q(created_at__gte=start, created_at__lt=start + DAY))
+                for i, start in enumerate(starts)
+            }
+        )
+    )
+    return [(start.date(), counts[f"d{i}"]) for i, start in enumerate(starts)]
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def dashboard_build(cohort: Cohort, *, now=None) -> Dashboard:
+    now = now or timezone.now()
+    assignments = list(cohort.assignments.select_related("lab"))
+    lab_ids = [a.lab_id for a in assignments]
+    members = Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER).order_by(
+        "user__username"
+    )
+    cells = learner_cells(cohort, assignments)
+    learners = []
+    for user_id, username, joined_at in members.values_list(
+        "user_id", "user__username", "joined_at"
+    ):
+        row_cells = [cells.get((user_id, lab_id)) or Cell() for lab_id in lab_ids]
+        row = LearnerRow(user_id, username, joined_at, row_cells)
+        row.risks = risk_reasons(row, assignments, now=now, inactive_days=cohort.inactive_days)
+        row.skills = skill_mastery(assignments, row_cells)
+        learners.append(row)
+    failing = failing_checks(cohort, lab_ids)
+    labs = []
+    for i, assignment in enumerate(assignments):
+        column = [row.cells[i] for row in learners]
+        passed = [c for c in column if c.passed]
+        hours = [
+            (c.first_pass_at - c.first_opened_at).total_seconds() / 3600
+            for c in passed
+            if c.first_opened_at and c.first_opened_at <= c.first_pass_at
+        ]
+        histogram = [0] * 10
+        for c in column:
+            if c.best is not None:
+                histogram[min(9, int(c.best // 10))] += 1
+        labs.append(
+            LabStats(
+                assignment=assignment,
+                learners=len(column),
+                attempted=sum(1 for c in column if c.attempts),
+                passed=len(passed),
+                median_attempts_to_pass=median([c.attempts_to_pass for c in passed]),
+                median_hours_to_pass=median(hours),
+                histogram=histogram,
+                failing_checks=failing.get(assignment.lab_id, []),
+            )
+        )
+    skills = sorted({s for a in assignments for s in a.lab.skills})
+    cohort_skills = (
+        {
+            skill: sum(row.skills.get(skill, 0.0) for row in learners) / len(learners)
+            for skill in skills
+        }
+        if learners
+        else {}
+    )
+    return Dashboard(
+        cohort=cohort,
+        assignments=assignments,
+        learners=learners,
+        labs=labs,
+        activity=activity(cohort, lab_ids, now=now),
+        skills=skills,
+        cohort_skills=cohort_skills,
+    )
+
+
+SORTS = ("name", "mean", "risk")
+
+
+def sort_learners(rows: list[LearnerRow], sort: str, lab_ids: list[int]) -> list[LearnerRow]:
+    """Sort the heatmap's rows: by name, by mean score, by risk, or by one lab (lab-<id>)."""
+    if sort == "mean":
+        return sorted(rows, key=lambda r: (-r.mean_best, r.username))
+    if sort == "risk":
+        return sorted(rows, key=lambda r: (-len(r.risks), r.mean_best, r.username))
+    if sort.startswith("lab-") and sort[4:].isdigit() and int(sort[4:]) in lab_ids:
+        i = lab_ids.index(int(sort[4:]))
+        return sorted(rows, key=lambda r: (-(r.cells[i].best or -1), r.username))
+    return rows

@@ -1,0 +1,62 @@
+"""Forms for running a cohort: people, invites, assignments, regrades."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from catalog.models import Lab
+from cohorts.models import Assignment, Cohort, Membership
+
+
+class JoinForm(forms.Form):
+    code = forms.CharField(max_length=32, label="Invite code")
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.LEARNER)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise forms.ValidationError(
+                f"There is no account named {username!r}; ask them to sign up, or send an invite."
+            )
+        return user
+
+
+class InviteForm(forms.Form):
+    days = forms.IntegerField(min_value=1, max_value=90, initial=7, label="Valid for (days)")
+
+
+class AssignmentForm(forms.ModelForm):
+    class Meta:
+        model = Assignment
+        fields = ["lab", "opens_at", "due_at", "late_policy", "penalty_per_day"]
+        widgets = {
+            "opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        }
+
+    def __init__(self, *args, cohort: Cohort, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cohort = cohort
+        self.fields["lab"].queryset = Lab.objects.active()
+        self.fields["penalty_per_day"].help_text = "Percent of full marks per started day late."
+
+    def clean(self):
+        data = super().clean()
+        if data.get("opens_at") and data.get("due_at") and data["due_at"] < data["opens_at"]:
+            raise forms.ValidationError("The due date must come after the opening date.")
+        lab = data.get("lab")
+        taken = self.cohort.assignments.filter(lab=lab).exclude(pk=self.instance.pk)
+        if lab and taken.exists():
+            raise forms.ValidationError(f"{lab} is already assigned to this cohort.")
+        return data
+
+
+class CohortSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Cohort
+        fields = ["name", "score_policy", "inactive_days"]
+        labels = {"inactive_days": "At risk after this many days without a submission"}

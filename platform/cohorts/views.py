@@ -1,0 +1,353 @@
+"""Cohort pages: joining, the roster, assignments, the dashboard, drill-down, exports and
+regrades. Every instructor page fetches its cohort through Cohort.objects.taught_by()."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from catalog.models import Lab
+from cohorts import charts
+from cohorts.dashboard import (
+    SORTS,
+    Cell,
+    dashboard_build,
+    learner_cells,
+    skill_mastery,
+    sort_learners,
+)
+from cohorts.exports import gradebook_lines, results_json_chunks
+from cohorts.forms import AssignmentForm, CohortSettingsForm, InviteForm, JoinForm, MemberAddForm
+from cohorts.models import Cohort, Invite, InviteInvalid, regrade_changes
+from cohorts.services import (
+    RegradeNotReady,
+    regrade_start,
+)
+from cohorts.services import cohort_join as join_cohort
+from cohorts.services import (
+    regrade_apply as apply_regrade,
+)
+from cohorts.services import (
+    regrade_discard as discard_regrade,
+)
+from grading.models import Submission
+
+AT_RISK_SHOWN = 25
+
+
+def _taught(request, pk) -> Cohort:
+    return get_object_or_404(Cohort.objects.taught_by(request.user), pk=pk)
+
+
+@login_required
+def cohort_list(request):
+    return render(
+        request,
+        "cohorts/cohort_list.html",
+        {
+            "taught": Cohort.objects.taught_by(request.user),
+            "joined": Cohort.objects.joined_by(request.user),
+            "form": JoinForm(),
+        },
+    )
+
+
+@login_required
+def cohort_join(request, code=""):
+    form = JoinForm(request.POST or None, initial={"code": code})
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = join_cohort(code=form.cleaned_data["code"], user=request.user)
+        except InviteInvalid as exc:
+            form.add_error("code", str(exc))
+        else:
+            messages.success(request, f"You joined {membership.cohort}.")
+            return redirect("cohorts:my_progress", membership.cohort_id)
+    invite = Invite.objects.live().select_related("cohort").filter(code=code).first()
+    return render(
+        request,
+        "cohorts/join.html",
+        {"form": form, "invite": invite, "code": code},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def dashboard(request, pk):
+    cohort = _taught(request, pk)
+    board = dashboard_build(cohort)
+    lab_ids = [a.lab_id for a in board.assignments]
+    sort = request.GET.get("sort", "name")
+    rows = sort_learners(board.learners, sort, lab_ids)
+    learner_url = reverse("cohorts:learner", args=[cohort.pk, 0]).replace("/0/", "/{}/")
+    heatmap = charts.heatmap_body(rows, learner_url.format)
+    lab_charts = [
+        (
+            stats,
+            charts.bar_chart(
+                stats.histogram,
+                [f"{10 * i}" for i in range(10)],
+                title=f"Best scores on {stats.lab.title}",
+                x_title="best score (% of full marks, decile start)",
+                y_title="learners",
+            ),
+        )
+        for stats in board.labs
+    ]
+    activity_chart = charts.bar_chart(
+        [n for _, n in board.activity],
+        [day.strftime("%d %b") for day, _ in board.activity],
+        title="Submissions per day",
+        x_title="day (UTC)",
+        y_title="submissions",
+        label_every=7,
+        width=640,
+    )
+    skills_chart = charts.bar_chart(
+        [round(v, 1) for v in board.cohort_skills.values()],
+        list(board.cohort_skills),
+        title="Cohort mastery per skill",
+        x_title="skill",
+        y_title="mean best score",
+        y_max=100,
+        unit="%",
+        width=640,
+    )
+    return render(
+        request,
+        "cohorts/dashboard.html",
+        {
+            "cohort": cohort,
+            "board": board,
+            "heatmap": heatmap,
+            "sort": sort,
+            "sorts": SORTS,
+            "lab_charts": lab_charts,
+            "activity_chart": activity_chart,
+            "skills_chart": skills_chart,
+            # The most at risk first; the heatmap sorted by risk shows everyone.
+            "at_risk": sort_learners([r for r in board.learners if r.risks], "risk", [])[
+                :AT_RISK_SHOWN
+            ],
+            "at_risk_count": sum(1 for r in board.learners if r.risks),
+            "regrades": cohort.regrades.select_related("lab")[:10],
+        },
+    )
+
+
+@login_required
+def my_progress(request, pk):
+    """A learner's own view of a cohort: due dates and their mastery per skill."""
+    cohort = get_object_or_404(Cohort.objects.joined_by(request.user), pk=pk)
+    assignments = list(cohort.assignments.select_related("lab"))
+    cells = learner_cells(cohort, assignments, user_ids=[request.user.pk])
+    mine = [cells.get((request.user.pk, a.lab_id)) or Cell() for a in assignments]
+    mastery = skill_mastery(assignments, mine)
+    return render(
+        request,
+        "cohorts/my_progress.html",
+        {
+            "cohort": cohort,
+            "rows": list(zip(assignments, mine, strict=True)),
+            "chart": charts.bar_chart(
+                [round(v, 1) for v in mastery.values()],
+                list(mastery),
+                title="Your mastery per skill",
+                x_title="skill",
+                y_title="mean best score",
+                y_max=100,
+                unit="%",
+                width=640,
+            ),
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+def roster(request, pk):
+    cohort = _taught(request, pk)
+    add_form = MemberAddForm(prefix="add")
+    invite_form = InviteForm(prefix="invite")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "add":
+            add_form = MemberAddForm(request.POST, prefix="add")
+            if add_form.is_valid():
+                cohort.add_member(add_form.cleaned_data["username"], add_form.cleaned_data["role"])
+                messages.success(request, f"Added {add_form.cleaned_data['username']}.")
+                return redirect("cohorts:roster", cohort.pk)
+        elif action == "remove":
+            membership = get_object_or_404(cohort.memberships, user_id=request.POST.get("user"))
+            if membership.user_id == request.user.pk:
+                messages.error(request, "You cannot remove yourself; ask another instructor.")
+            else:
+                membership.delete()
+                messages.success(request, f"Removed {membership.user.username}.")
+            return redirect("cohorts:roster", cohort.pk)
+        elif action == "invite":
+            invite_form = InviteForm(request.POST, prefix="invite")
+            if invite_form.is_valid():
+                days = invite_form.cleaned_data["days"]
+                cohort.invites.create(
+                    created_by=request.user, expires_at=timezone.now() + timedelta(days=days)
+                )
+                return redirect("cohorts:roster", cohort.pk)
+        elif action == "revoke":
+            get_object_or_404(cohort.invites, pk=request.POST.get("invite")).revoke()
+            return redirect("cohorts:roster", cohort.pk)
+    return render(
+        request,
+        "cohorts/roster.html",
+        {
+            "cohort": cohort,
+            "members": cohort.memberships.select_related("user"),
+            "invites": cohort.invites.all()[:20],
+            "add_form": add_form,
+            "invite_form": invite_form,
+            "now": timezone.now(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def assignments(request, pk):
+    cohort = _taught(request, pk)
+    form = AssignmentForm(cohort=cohort)
+    settings_form = CohortSettingsForm(instance=cohort, prefix="settings")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "assign":
+            form = AssignmentForm(request.POST, cohort=cohort)
+            if form.is_valid():
+                form.instance.cohort = cohort
+                form.save()
+                return redirect("cohorts:assignments", cohort.pk)
+        elif action == "unassign":
+            get_object_or_404(cohort.assignments, pk=request.POST.get("assignment")).delete()
+            return redirect("cohorts:assignments", cohort.pk)
+        elif action == "settings":
+            settings_form = CohortSettingsForm(request.POST, instance=cohort, prefix="settings")
+            if settings_form.is_valid():
+                settings_form.save()
+                return redirect("cohorts:assignments", cohort.pk)
+    return render(
+        request,
+        "cohorts/assignments.html",
+        {
+            "cohort": cohort,
+            "assignments": cohort.assignments.select_related("lab"),
+            "form": form,
+            "settings_form": settings_form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def learner_detail(request, pk, user_id):
+    """Everything one learner handed in for the cohort's labs, hidden checks included."""
+    cohort = _taught(request, pk)
+    learner = get_object_or_404(cohort.learners(), pk=user_id)
+    lab_ids = cohort.assignments.values("lab_id")
+    # The cohort came through taught_by() and the learner through the cohort, so their
+    # submissions are this instructor's to see (the same rule as Submission.visible_to).
+    submissions = (
+        learner.submissions.filter(lab_id__in=lab_ids)
+        .select_related("lab")
+        .prefetch_related("tests", "files")
+        .order_by("lab__title", "-created_at")
+    )
+    return render(
+        request,
+        "cohorts/learner.html",
+        {"cohort": cohort, "learner": learner, "submissions": submissions},
+    )
+
+
+def _stream(lines, content_type: str, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def gradebook_csv(request, pk):
+    cohort = _taught(request, pk)
+    return _stream(gradebook_lines(cohort), "text/csv", f"cohort-{cohort.pk}-gradebook.csv")
+
+
+@login_required
+def results_json(request, pk):
+    cohort = _taught(request, pk)
+    return _stream(
+        results_json_chunks(cohort), "application/json", f"cohort-{cohort.pk}-results.json"
+    )
+
+
+@login_required
+@require_POST
+def regrade_create(request, pk):
+    cohort = _taught(request, pk)
+    lab = get_object_or_404(
+        Lab.objects.filter(assignments__cohort=cohort), slug=request.POST.get("lab")
+    )
+    learner = submission = None
+    if request.POST.get("learner"):
+        learner = get_object_or_404(cohort.learners(), pk=request.POST["learner"])
+    if request.POST.get("submission"):
+        submission = get_object_or_404(
+            Submission.objects.filter(lab=lab, user__in=cohort.learners()),
+            pk=request.POST["submission"],
+        )
+    regrade = regrade_start(
+        cohort=cohort, lab=lab, requested_by=request.user, learner=learner, submission=submission
+    )
+    return redirect(regrade)
+
+
+@login_required
+def regrade_detail(request, pk, regrade_id):
+    cohort = _taught(request, pk)
+    regrade = get_object_or_404(cohort.regrades.select_related("lab"), pk=regrade_id)
+    changes = regrade_changes(regrade)
+    return render(
+        request,
+        "cohorts/regrade.html",
+        {
+            "cohort": cohort,
+            "regrade": regrade,
+            "changes": changes,
+            "refresh_seconds": 3 if changes["pending"] else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def regrade_apply(request, pk, regrade_id):
+    cohort = _taught(request, pk)
+    regrade = get_object_or_404(cohort.regrades, pk=regrade_id)
+    try:
+        applied = apply_regrade(regrade=regrade)
+    except RegradeNotReady as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Applied: {applied} result(s) replaced; the old ones are kept.")
+    return redirect(regrade)
+
+
+@login_required
+@require_POST
+def regrade_discard(request, pk, regrade_id):
+    cohort = _taught(request, pk)
+    regrade = get_object_or_404(cohort.regrades, pk=regrade_id)
+    discard_regrade(regrade=regrade)
+    messages.success(request, "Discarded: no result was changed.")
+    return redirect(regrade)

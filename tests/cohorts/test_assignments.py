@@ -1,0 +1,162 @@
+"""Assignments: due dates in the catalog, late policies, after-due-date checks, first opening."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cohorts.models import Assignment, LabOpening, Membership
+from grading.models import check_visible_to_learner
+
+pytestmark = pytest.mark.django_db
+NOW = timezone.now()
+
+
+@pytest.mark.parametrize(
+    ("visibility", "due_at", "shown"),
+    [
+        ("visible", None, True),
+        ("hidden", None, False),
+        ("hidden", NOW - timedelta(days=1), False),
+        ("after_due_date", None, False),  # no assignment: as before, never shown
+        ("after_due_date", NOW + timedelta(minutes=1), False),
+        ("after_due_date", NOW - timedelta(minutes=1), True),
+        ("after_due_date", NOW, True),
+        ("after_published", NOW - timedelta(days=1), False),
+    ],
+)
+def test_which_checks_a_learner_may_read(visibility, due_at, shown):
+    assert check_visible_to_learner(visibility, due_at=due_at, now=NOW) is shown
+
+
+@pytest.fixture
+def after_due_submission(learner, hello_lab, graded_submission):
+    return graded_submission(
+        learner,
+        hello_lab,
+        3,
+        tests=[
+            ("visible check", "passed", "visible"),
+            ("revealed later", "failed", "after_due_date"),
+        ],
+    )
+
+
+def test_after_due_date_checks_stay_hidden_until_the_learners_due_date(
+    client, cohort, learner, hello_lab, assign, after_due_submission
+):
+    assignment = assign(cohort, hello_lab, due_in_days=2)
+    client.force_login(learner)
+    page = client.get(after_due_submission.get_absolute_url()).content.decode()
+    assert "revealed later" not in page and "Hidden checks: 0 passed, 1 failed." in page
+    Assignment.objects.filter(pk=assignment.pk).update(due_at=timezone.now() - timedelta(hours=1))
+    page = client.get(after_due_submission.get_absolute_url()).content.decode()
+    assert "revealed later" in page and "output of revealed later" in page
+
+
+def test_without_an_assignment_after_due_date_checks_stay_hidden(
+    client, learner, after_due_submission
+):
+    client.force_login(learner)
+    page = client.get(after_due_submission.get_absolute_url()).content.decode()
+    assert "revealed later" not in page
+
+
+def test_a_learner_in_two_cohorts_waits_for_the_later_due_date(
+    client, cohort, other_cohort, learner, hello_lab, assign, after_due_submission
+):
+    assign(cohort, hello_lab, due_in_days=-1)
+    other_cohort.add_member(learner, Membership.Role.LEARNER)
+    assign(other_cohort, hello_lab, due_in_days=3)
+    client.force_login(learner)
+    page = client.get(after_due_submission.get_absolute_url()).content.decode()
+    assert "revealed later" not in page
+
+
+def test_the_api_follows_the_same_due_date_rule(
+    client, cohort, learner, hello_lab, assign, after_due_submission
+):
+    from accounts.models import ApiToken
+
+    assign(cohort, hello_lab, due_in_days=-1)
+    _, key = ApiToken.issue(user=learner, name="test")
+    data = client.get(
+        f"/api/v1/submissions/{after_due_submission.pk}/", HTTP_AUTHORIZATION=f"Bearer {key}"
+    ).json()
+    assert "revealed later" in [t["name"] for t in data["tests"]]
+
+
+def test_learners_see_their_due_dates_in_the_catalog(
+    client, cohort, learner, other_learner, hello_lab, assign
+):
+    assignment = assign(cohort, hello_lab, due_in_days=3, policy="close")
+    client.force_login(learner)
+    page = client.get(reverse("catalog:lab_list")).content.decode()
+    local = timezone.localtime(assignment.due_at)
+    assert f'Due <time datetime="{local.isoformat()}">' in page
+    assert "closes then" in page
+    client.force_login(other_learner)  # not in the cohort: no due date
+    assert "Due <time" not in client.get(reverse("catalog:lab_list")).content.decode()
+
+
+def test_opening_a_lab_page_records_the_first_opening_only(client, learner, hello_lab):
+    client.force_login(learner)
+    client.get(hello_lab.get_absolute_url())
+    first = LabOpening.objects.get(user=learner, lab=hello_lab).first_opened_at
+    client.get(hello_lab.get_absolute_url())
+    assert LabOpening.objects.get(user=learner, lab=hello_lab).first_opened_at == first
+
+
+@pytest.mark.parametrize(
+    ("policy", "late_by", "expected"),
+    [
+        ("penalty", timedelta(0), 80.0),
+        ("penalty", timedelta(hours=1), 70.0),  # a started day counts
+        ("penalty", timedelta(days=2, hours=3), 50.0),
+        ("penalty", timedelta(days=30), 0.0),  # never below zero
+        ("close", timedelta(0), 80.0),
+        ("close", timedelta(seconds=1), None),
+    ],
+)
+def test_late_policy_applied_to_a_score(cohort, hello_lab, assign, policy, late_by, expected):
+    assignment = assign(cohort, hello_lab, policy=policy, penalty=10)
+    assert assignment.counted_percent(80.0, assignment.due_at + late_by) == expected
+
+
+def test_an_instructor_assigns_a_lab_with_dates_and_a_late_policy(
+    client, cohort, instructor, hello_lab
+):
+    client.force_login(instructor)
+    response = client.post(
+        reverse("cohorts:assignments", args=[cohort.pk]),
+        {
+            "action": "assign",
+            "lab": hello_lab.pk,
+            "opens_at": "2026-01-05T09:00",
+            "due_at": "2026-01-12T17:00",
+            "late_policy": "penalty",
+            "penalty_per_day": 15,
+        },
+    )
+    assert response.status_code == 302
+    assignment = cohort.assignments.get()
+    assert assignment.penalty_per_day == 15 and assignment.due_at.day == 12
+
+
+def test_a_due_date_before_the_opening_is_refused(client, cohort, instructor, hello_lab):
+    client.force_login(instructor)
+    response = client.post(
+        reverse("cohorts:assignments", args=[cohort.pk]),
+        {
+            "action": "assign",
+            "lab": hello_lab.pk,
+            "opens_at": "2026-01-12T09:00",
+            "due_at": "2026-01-05T17:00",
+            "late_policy": "close",
+            "penalty_per_day": 0,
+        },
+    )
+    assert response.status_code == 400
+    assert "must come after the opening" in response.content.decode()
+    assert not cohort.assignments.exists()
