@@ -1,0 +1,336 @@
+"""Hidden checker for gc-p99-spike: drives the starter and the learner's service, compares.
+
+Both services run the same way: the trusted runner (runner.py) imports service.py as the
+learner uid, with a gc.callbacks hook installed first, and answers orders over pipes.
+The checker sends warm-up orders, then a measured window of production-shaped orders,
+timing every answer on its own side and sampling resident memory from /proc; then a
+full collection shows what garbage was left behind, and unusual orders test pricing.
+
+Trusted here: the expected prices (pricing.py), client-side latency, RSS. The runner's
+GC counters come from inside the learner's process, so they only count where
+gc.get_stats() agrees, and they can earn only the two collector checks: latency and
+memory, which a lying counter cannot move, are measured from outside.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import traffic
+import verdicts
+from downstack_harness import Grader
+from pricing import price
+from session import ServiceFailed, ServiceProcess
+from verdicts import Run
+
+HERE = Path(__file__).resolve().parent
+STARTER = HERE / "baseline"
+
+WARMUP_ORDERS = traffic.checkout_orders(1101, 200)
+MEASURED_ORDERS = traffic.checkout_orders(2202, 1000)
+PROBE_ORDERS = traffic.checkout_orders(4404, 800)
+UNUSUAL_ORDERS = traffic.unusual_orders(3303)
+RSS_SAMPLE_EVERY = 100
+
+SERVICE_MEMORY_MB = 400
+SERVICE_CPU_S = 40
+START_TIMEOUT_S = 15.0
+# Time allowed for the warm-up and measured orders together (the starter needs about
+# 4 s of it), then for the probe and for the unusual orders; with START_TIMEOUT_S and the
+# starter's own run this stays inside the lab's 60 s.
+ORDERS_DEADLINE_S = 18.0
+PROBE_DEADLINE_S = 4.0
+UNUSUAL_DEADLINE_S = 4.0
+REQUEST_TIMEOUT_S = 5.0
+
+
+def _ask(service: ServiceProcess, command: str) -> dict:
+    text, _ = service.request(command, REQUEST_TIMEOUT_S)
+    try:
+        answer = json.loads(text)
+    except json.JSONDecodeError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise ServiceFailed(
+            f"the runner's answer to {command} was unreadable ({text[:120]!r}); "
+            "is something in service.py writing to standard output directly?"
+        )
+    return answer
+
+
+def _judge(order: dict, text: str) -> str:
+    """'' when the answer is the expected one, otherwise what differs, for the learner."""
+    expected = price(order)
+    try:
+        got = json.loads(text)
+    except json.JSONDecodeError:
+        got = text
+    if got == expected:
+        return ""
+    return (
+        f"order {order['order']} ({len(order['items'])} lines, "
+        f"coupon {order.get('coupon')}): expected {json.dumps(expected)}, "
+        f"got {str(got)[:300]}"
+    )
+
+
+def _send(service: ServiceProcess, order: dict, deadline: float, run: Run) -> tuple[str, int]:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise ServiceFailed(
+            f"answered only {run.answered} orders in the time allowed; the starter answers "
+            f"all {len(WARMUP_ORDERS) + len(MEASURED_ORDERS)} in a few seconds"
+        )
+    text, latency = service.request(json.dumps(order), min(REQUEST_TIMEOUT_S, remaining))
+    run.answered += 1
+    problem = _judge(order, text)
+    if problem:
+        run.wrong += 1
+        run.first_wrong = run.first_wrong or problem
+    return text, latency
+
+
+def drive(g: Grader, source: Path, *, latency_only: bool = False) -> Run:
+    """Start the service in ``source`` as the learner uid, drive it, record what happened.
+
+    ``latency_only`` stops after the measured window: all the starter's run is for.
+    """
+    run = Run()
+    service = ServiceProcess(g, source, memory_mb=SERVICE_MEMORY_MB, cpu_s=SERVICE_CPU_S)
+    try:
+        service.wait_ready(START_TIMEOUT_S)
+        deadline = time.monotonic() + ORDERS_DEADLINE_S
+        for order in WARMUP_ORDERS:
+            _send(service, order, deadline, run)
+        run.stats_before = _ask(service, "!stats")
+        run.rss_start_kib = peak = service.rss_kib()
+        for number, order in enumerate(MEASURED_ORDERS, 1):
+            _, latency = _send(service, order, deadline, run)
+            run.latencies_ns.append(latency)
+            if number % RSS_SAMPLE_EVERY == 0 and peak is not None:
+                peak = max(peak, service.rss_kib() or 0)
+        run.stats_after = _ask(service, "!stats")
+        if peak is not None:
+            run.rss_peak_kib = max(peak, service.rss_kib() or 0)
+        if latency_only:
+            return run
+        run.unreachable_at_end = int(_ask(service, "!collect").get("unreachable", 0))
+        # With automatic collection paused, whatever only the collector could free stays
+        # in memory, where the checker sees it without trusting any counter.
+        _ask(service, "!pause-collector")
+        run.probe_rss_start_kib = peak = service.rss_kib()
+        for number, order in enumerate(PROBE_ORDERS, 1):
+            _send(service, order, deadline + PROBE_DEADLINE_S, run)
+            run.probe_orders += 1
+            if number % RSS_SAMPLE_EVERY == 0 and peak is not None:
+                peak = max(peak, service.rss_kib() or 0)
+        run.probe_rss_peak_kib = peak
+        _ask(service, "!resume-collector")
+        deadline = time.monotonic() + UNUSUAL_DEADLINE_S
+        for order in UNUSUAL_ORDERS:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ServiceFailed("took too long over the unusual orders")
+            text, _ = service.request(json.dumps(order), min(REQUEST_TIMEOUT_S, remaining))
+            problem = _judge(order, text)
+            run.unusual_total += 1
+            if problem:
+                run.unusual_wrong += 1
+                run.first_unusual_wrong = run.first_unusual_wrong or problem
+    except ServiceFailed as exc:
+        run.error = f"Your service {exc}"
+    except (TypeError, ValueError) as exc:
+        run.error = f"The runner's statistics were unreadable: {exc}"
+    finally:
+        service.close()
+    return run
+
+
+def ms(ns: int) -> str:
+    return f"{ns / 1e6:.3f} ms"
+
+
+def check_diagnosis(g: Grader) -> None:
+    raw = g.submission_file("diagnosis.txt")
+    letter = verdicts.diagnosis_letter(raw.decode(errors="replace")) if raw else None
+    if letter is None:
+        output = "diagnosis.txt has no answer: put one letter (A, B, C or D) on its own line."
+    elif letter == verdicts.DIAGNOSIS:
+        output = f"You chose {letter}."
+    else:
+        output = (
+            f"You chose {letter}. Compare it with what loadgen.py shows: which requests are "
+            "slow, how many, and what the process was doing during exactly those requests."
+        )
+    g.check("diagnosis: what puts the p99 up", letter == verdicts.DIAGNOSIS, output=output)
+
+
+def check_correctness(g: Grader, run: Run) -> None:
+    if run.error:
+        g.check("orders are priced exactly as before", False, max_score=1.5, output=run.error)
+    else:
+        output = f"All {run.answered} answers match the expected prices."
+        if run.wrong:
+            output = f"{run.wrong} of {run.answered} answers are wrong. First: {run.first_wrong}"
+        g.check("orders are priced exactly as before", run.correct, max_score=1.5, output=output)
+    unusual_ok = run.error is None and run.unusual_total > 0 and run.unusual_wrong == 0
+    output = run.first_unusual_wrong or run.error or f"All {run.unusual_total} answers match."
+    g.check(
+        "unusual orders (unknown SKUs, empty and huge carts) are priced exactly as before",
+        unusual_ok,
+        max_score=0.5,
+        output=output,
+        visibility="hidden",
+    )
+
+
+NOT_MEASURED = (
+    "Not measured: the service has to answer every order correctly first (see the pricing check)."
+)
+
+
+def check_latency(g: Grader, run: Run, starter: Run) -> None:
+    name = "p99 latency, timed by the checker, against the starter's in the same run"
+    if not run.correct:
+        g.check(name, False, max_score=2, output=NOT_MEASURED)
+        return
+    mine, theirs = run.p(99), starter.p(99)
+    fraction = verdicts.P99_FRACTION_OF_STARTER
+    passed = verdicts.p99_fast_enough(mine, theirs)
+    output = (
+        f"Over {len(run.latencies_ns)} orders: your p50 {ms(run.p(50))}, p99 {ms(mine)}, "
+        f"max {ms(max(run.latencies_ns))}. The starter in this run: p50 {ms(starter.p(50))}, "
+        f"p99 {ms(theirs)}. Needed: p99 at most "
+        f"{fraction:g} x the starter's ({ms(int(theirs * fraction))})."
+    )
+    if not passed:
+        output += (
+            " When p50 is fine and p99 is not, a few requests pay for something big: find "
+            "out what happens during exactly those requests."
+        )
+    g.check(name, passed, max_score=2, output=output)
+
+
+def check_collector(g: Grader, run: Run, starter: Run) -> None:
+    full_name = "no full (generation 2) collections in steady state"
+    cyclic_name = "no cyclic garbage per order"
+    if not run.correct:
+        g.check(full_name, False, max_score=1.5, output=NOT_MEASURED)
+        g.check(cyclic_name, False, max_score=2, output=NOT_MEASURED)
+        return
+    assert run.stats_before is not None and run.stats_after is not None
+    try:
+        window = verdicts.gc_window(run.stats_before, run.stats_after)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        output = f"The collector's statistics were unreadable ({exc}); leave gc.get_stats alone."
+        g.check(full_name, False, max_score=1.5, output=output)
+        g.check(cyclic_name, False, max_score=2, output=output)
+        return
+    if not window.consistent:
+        output = (
+            "The collector's two sources disagree, so neither is believed: the checker's "
+            f"gc.callbacks hook saw {window.full_callback} full collections and "
+            f"{window.collected_callback} collected objects, gc.get_stats() says "
+            f"{window.full_stats} and {window.collected_stats}"
+            + ("" if window.hook_installed else ", and the hook was removed")
+            + ". Leave gc.callbacks and the collector's statistics alone."
+        )
+        g.check(full_name, False, max_score=1.5, output=output)
+        g.check(cyclic_name, False, max_score=2, output=output)
+        return
+    orders = len(run.latencies_ns)
+    full = window.full_collections
+    passed = full <= verdicts.FULL_COLLECTIONS_ALLOWED
+    output = (
+        f"{full} full collections during {orders} measured orders "
+        f"(at most {verdicts.FULL_COLLECTIONS_ALLOWED} expected)."
+    )
+    if not passed:
+        output += (
+            " A full collection examines every object the collector tracks, however old. "
+            "loadgen.py --gc-log shows when each one runs and how long it takes."
+        )
+    elif not verdicts.p99_fast_enough(run.p(99), starter.p(99)):
+        # The counters come from inside the learner's process; pauses the checker timed
+        # itself outweigh them.
+        passed = False
+        output += (
+            " But the checker's own timing shows pauses no collector-free service has "
+            "(see the p99 check), so the count is not believed."
+        )
+    g.check(full_name, passed, max_score=1.5, output=output)
+
+    per_order = verdicts.cyclic_garbage_per_request(window, run.unreachable_at_end, orders)
+    probe = verdicts.probe_growth_kib(run)
+    passed = per_order < verdicts.CYCLIC_GARBAGE_PER_REQUEST
+    output = (
+        f"{per_order:.1f} unreachable objects per order that only the cycle collector can "
+        f"free ({window.collected} collected during the window, {run.unreachable_at_end} "
+        f"still waiting at its end); a good result is below "
+        f"{verdicts.CYCLIC_GARBAGE_PER_REQUEST:g}."
+    )
+    if probe is not None:
+        output += (
+            f" With automatic collection paused for {run.probe_orders} orders, resident "
+            f"memory grew by {probe / 1024:.1f} MiB (at most "
+            f"{verdicts.PROBE_GROWTH_KIB / 1024:g} MiB expected)."
+        )
+    if probe is None or probe > verdicts.PROBE_GROWTH_KIB:
+        passed = False
+    if not passed:
+        output += (
+            " Reference counting frees an object the moment nothing points at it, unless "
+            "it points back at itself through others: which objects of a request do?"
+        )
+    if not window.enabled:
+        output += " (The collector was switched off at the end of the window.)"
+    g.check(cyclic_name, passed, max_score=2, output=output)
+
+
+def check_memory(g: Grader, run: Run) -> None:
+    name = "resident memory stays flat under load"
+    if not run.correct:
+        g.check(name, False, max_score=1.5, output=NOT_MEASURED)
+        return
+    growth = verdicts.memory_growth_kib(run)
+    if growth is None:
+        g.check(name, False, max_score=1.5, output="Resident memory could not be read.")
+        return
+    passed = growth <= verdicts.MEMORY_GROWTH_KIB
+    output = (
+        f"Resident memory went from {run.rss_start_kib / 1024:.1f} MiB to a peak of "
+        f"{run.rss_peak_kib / 1024:.1f} MiB over {len(run.latencies_ns)} orders: "
+        f"{growth / 1024:+.1f} MiB (at most {verdicts.MEMORY_GROWTH_KIB / 1024:g} MiB "
+        "expected)."
+    )
+    if not passed:
+        output += " Garbage that nothing frees adds up, order after order."
+    g.check(name, passed, max_score=1.5, output=output)
+
+
+def main() -> None:
+    g = Grader()
+    check_diagnosis(g)
+    starter = drive(g, STARTER, latency_only=True)
+    if not starter.correct:
+        # The starter is the checker's own code: this is a broken grader, not a learner bug.
+        raise RuntimeError(f"the starter baseline failed: {starter.error or starter.first_wrong}")
+    run = drive(g, g.submission_dir)
+    print(
+        f"starter p50 {ms(starter.p(50))} p99 {ms(starter.p(99))}; "
+        f"learner p50 {ms(run.p(50)) if run.latencies_ns else '-'} "
+        f"p99 {ms(run.p(99)) if run.latencies_ns else '-'}",
+        file=sys.stderr,
+    )
+    check_correctness(g, run)
+    check_latency(g, run, starter)
+    check_collector(g, run, starter)
+    check_memory(g, run)
+    g.emit()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,338 @@
+"""The gc-p99-spike checker's logic, without Docker: pricing, traffic, verdicts, the runner.
+
+The grader modules are loaded from the lab's grader folder under their own names and
+taken out of sys.modules again, so that other labs' modules of the same name cannot mix
+with them.
+"""
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "labs" / "gc-p99-spike"
+GRADER = LAB / "grader"
+HARNESS = ROOT / "graders" / "harness"
+GRADER_MODULES = ("pricing", "traffic", "verdicts", "session", "check", "downstack_harness")
+
+
+def _load_grader():
+    saved = {name: sys.modules.pop(name) for name in GRADER_MODULES if name in sys.modules}
+    sys.path[:0] = [str(GRADER), str(HARNESS)]
+    try:
+        return {name: importlib.import_module(name) for name in GRADER_MODULES}
+    finally:
+        del sys.path[:2]
+        for name in GRADER_MODULES:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+
+
+_modules = _load_grader()
+pricing, traffic, verdicts = _modules["pricing"], _modules["traffic"], _modules["verdicts"]
+session, check, harness = _modules["session"], _modules["check"], _modules["downstack_harness"]
+
+
+@pytest.fixture(scope="module")
+def starter_service():
+    """The starter's service.py with its catalog loaded (about half a second)."""
+    spec = importlib.util.spec_from_file_location("gc_p99_starter", LAB / "starter" / "service.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.COLLECT_EVERY = 10**9  # the forced collections only cost time here
+    module.start()
+    return module
+
+
+# -- pricing and traffic ---------------------------------------------------------------
+
+
+def test_expected_prices_match_the_starter_on_checkout_and_unusual_orders(starter_service):
+    orders = traffic.checkout_orders(5, 300) + traffic.unusual_orders(6)
+    for order in orders:
+        assert json.loads(starter_service.handle(json.dumps(order))) == pricing.price(order)
+
+
+def test_unusual_orders_cover_unknown_skus_empty_and_huge_carts():
+    orders = traffic.unusual_orders(3303)
+    assert any("error" in pricing.price(order) for order in orders)
+    assert any(not order["items"] for order in orders)
+    assert any(len(order["items"]) >= 120 for order in orders)
+    assert any(order.get("coupon") not in (None, *pricing.COUPONS) for order in orders)
+
+
+def test_order_streams_repeat_for_a_seed_and_differ_between_seeds():
+    assert traffic.checkout_orders(7, 50) == traffic.checkout_orders(7, 50)
+    assert traffic.checkout_orders(7, 50) != traffic.checkout_orders(8, 50)
+    assert traffic.unusual_orders(9) == traffic.unusual_orders(9)
+
+
+def test_repeat_customers_with_other_carts_appear_in_the_measured_orders():
+    # A cache keyed by customer must meet a customer twice with different carts.
+    seen = {}
+    orders = check.MEASURED_ORDERS
+    clashes = 0
+    for order in orders:
+        key = (order["customer"], order.get("coupon"))
+        clashes += key in seen and seen[key] != order["items"]
+        seen[key] = order["items"]
+    assert clashes > 100
+
+
+def test_unknown_skus_are_recognised():
+    assert pricing.product("SKU-199999") is not None
+    assert pricing.product("SKU-200000") is None
+    assert pricing.product("SKU-12") is None
+    assert pricing.product("sku-000001") is None
+
+
+def test_the_checkers_baseline_is_the_starter():
+    baseline = (GRADER / "baseline" / "service.py").read_bytes()
+    assert baseline == (LAB / "starter" / "service.py").read_bytes()
+
+
+# -- verdicts ----------------------------------------------------------------------------
+
+
+def test_percentile_is_nearest_rank():
+    values = list(range(1, 101))
+    assert verdicts.percentile(values, 99) == 99
+    assert verdicts.percentile(values, 50) == 50
+    assert verdicts.percentile([5, 1, 3], 99) == 5
+    assert verdicts.percentile([7], 50) == 7
+
+
+def _stats(full, collected, *, installed=True, stats_full=None, stats_collected=None):
+    stats_full = full if stats_full is None else stats_full
+    stats_collected = collected if stats_collected is None else stats_collected
+    return {
+        "callback": {
+            "installed": installed,
+            "collections": [100, 10, full],
+            "collected": collected,
+        },
+        "get_stats": [
+            {"collections": 100, "collected": stats_collected, "uncollectable": 0},
+            {"collections": 10, "collected": 0, "uncollectable": 0},
+            {"collections": stats_full, "collected": 0, "uncollectable": 0},
+        ],
+        "enabled": True,
+    }
+
+
+def test_gc_window_counts_what_happened_between_two_snapshots():
+    window = verdicts.gc_window(_stats(3, 1_000), _stats(33, 38_000))
+    assert window.consistent
+    assert window.full_collections == 30
+    assert window.collected == 37_000
+
+
+def test_gc_window_is_not_believed_when_the_sources_disagree():
+    silenced_hook = verdicts.gc_window(_stats(3, 1_000), _stats(3, 1_000, stats_full=33))
+    assert not silenced_hook.consistent
+    assert silenced_hook.full_collections == 30  # the larger count wins
+    removed_hook = verdicts.gc_window(_stats(3, 0), _stats(3, 0, installed=False))
+    assert not removed_hook.consistent
+
+
+def test_gc_window_rejects_counters_that_are_not_counts():
+    forged = _stats(3, 0)
+    forged["callback"]["collected"] = -5
+    with pytest.raises(ValueError):
+        verdicts.gc_window(_stats(3, 0), forged)
+    forged["callback"]["collected"] = True
+    with pytest.raises(ValueError):
+        verdicts.gc_window(_stats(3, 0), forged)
+
+
+def test_cyclic_garbage_includes_what_was_left_uncollected():
+    window = verdicts.gc_window(_stats(0, 0), _stats(0, 0))
+    # The collector switched off: nothing collected during the window, all of it left.
+    assert verdicts.cyclic_garbage_per_request(window, 37_500, 1_500) == 25
+    assert verdicts.cyclic_garbage_per_request(window, 0, 1_500) == 0
+
+
+def test_memory_growth_needs_both_readings():
+    run = verdicts.Run(rss_start_kib=80_000, rss_peak_kib=93_000)
+    assert verdicts.memory_growth_kib(run) == 13_000
+    assert verdicts.memory_growth_kib(verdicts.Run(rss_start_kib=80_000)) is None
+    assert verdicts.probe_growth_kib(verdicts.Run()) is None
+
+
+def test_p99_must_be_a_quarter_of_the_starters():
+    assert verdicts.p99_fast_enough(400_000, 40_000_000)
+    assert verdicts.p99_fast_enough(10_000_000, 40_000_000)
+    assert not verdicts.p99_fast_enough(10_000_001, 40_000_000)
+
+
+def test_diagnosis_letter_skips_comments_and_placeholders():
+    starter = (LAB / "starter" / "diagnosis.txt").read_text()
+    assert verdicts.diagnosis_letter(starter) is None
+    assert verdicts.diagnosis_letter((LAB / "solution" / "diagnosis.txt").read_text()) == "B"
+    assert verdicts.diagnosis_letter("# A is wrong\n\n  b  because...\n") == "B"
+    assert verdicts.diagnosis_letter("") is None
+    assert verdicts.diagnosis_letter("E\n") is None
+
+
+# -- checks, from hand-made runs ---------------------------------------------------------
+
+
+def _run(*, full=0, collected=0, p99_ns=200_000, probe_kib=0, wrong=0):
+    latencies = [100_000] * 1_470 + [p99_ns] * 30  # p99 is the 1,485th value
+    return verdicts.Run(
+        answered=2_700,
+        wrong=wrong,
+        first_wrong="order o-1: expected ..., got ..." if wrong else "",
+        latencies_ns=latencies,
+        rss_start_kib=80_000,
+        rss_peak_kib=80_100,
+        stats_before=_stats(0, 0),
+        stats_after=_stats(full, collected),
+        probe_orders=1_000,
+        probe_rss_start_kib=80_100,
+        probe_rss_peak_kib=80_100 + probe_kib,
+        unusual_total=41,
+    )
+
+
+STARTER_RUN = _run(full=30, collected=37_000, p99_ns=40_000_000)
+
+
+def _scores(checker, *args):
+    g = harness.Grader(environ={})
+    checker(g, *args)
+    return {test["name"]: (test["score"], test["output"]) for test in g.results()["tests"]}
+
+
+def test_a_fixed_service_passes_every_measured_check():
+    scores = _scores(check.check_collector, _run(), STARTER_RUN)
+    scores |= _scores(check.check_latency, _run(), STARTER_RUN)
+    scores |= _scores(check.check_memory, _run())
+    assert all(score > 0 for score, _ in scores.values()), scores
+
+
+def test_quiet_counters_do_not_outweigh_pauses_the_checker_timed():
+    scores = _scores(check.check_collector, _run(p99_ns=40_000_000), STARTER_RUN)
+    score, output = scores["no full (generation 2) collections in steady state"]
+    assert score == 0
+    assert "not believed" in output
+
+
+def test_memory_growth_with_the_collector_paused_fails_the_cyclic_check():
+    scores = _scores(check.check_collector, _run(probe_kib=8_000), STARTER_RUN)
+    score, output = scores["no cyclic garbage per order"]
+    assert score == 0
+    assert "7.8 MiB" in output
+
+
+def test_wrong_answers_leave_nothing_else_measured():
+    run = _run(wrong=3)
+    for checker, args in (
+        (check.check_collector, (run, STARTER_RUN)),
+        (check.check_latency, (run, STARTER_RUN)),
+        (check.check_memory, (run,)),
+    ):
+        for score, output in _scores(checker, *args).values():
+            assert score == 0
+            assert output.startswith("Not measured")
+
+
+def test_diagnosis_is_read_from_the_submission(tmp_path):
+    (tmp_path / "diagnosis.txt").write_text("# which one?\nB\n")
+    g = harness.Grader(environ={"DOWNSTACK_SUBMISSION": str(tmp_path)})
+    check.check_diagnosis(g)
+    assert g.results()["score"] == 1
+    (tmp_path / "diagnosis.txt").write_text("D\n")
+    g = harness.Grader(environ={"DOWNSTACK_SUBMISSION": str(tmp_path)})
+    check.check_diagnosis(g)
+    assert g.results()["score"] == 0
+
+
+# -- the runner and the session, with tiny services -------------------------------------
+
+ECHO_SERVICE = """
+import json
+print("start-up noise on stdout")
+
+def start():
+    print("more noise")
+
+def handle(request):
+    import os
+    os.write(1, b"noise straight to fd 1\\n")
+    body = json.loads(request)
+    if body.get("boom"):
+        raise KeyError("boom")
+    return json.dumps({"order": body["order"]})
+"""
+
+
+@pytest.fixture()
+def service_dir(tmp_path):
+    (tmp_path / "service.py").write_text(ECHO_SERVICE)
+    return tmp_path
+
+
+def test_runner_keeps_the_protocol_clean_of_whatever_the_service_prints(service_dir):
+    commands = '{"order": "o-1"}\n{"boom": 1}\n!stats\n!pause-collector\n!resume-collector\n'
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", (GRADER / "runner.py").read_text()],
+        cwd=service_dir,
+        input=commands,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "READY"
+    assert json.loads(lines[1]) == {"order": "o-1"}
+    assert json.loads(lines[2])["runner_error"] == "KeyError: 'boom'"
+    stats = json.loads(lines[3])
+    assert stats["callback"]["installed"] is True
+    assert len(stats["get_stats"]) == 3
+    assert json.loads(lines[4]) == {"was_enabled": True}
+    assert json.loads(lines[5]) == {"enabled": True}
+    assert "noise straight to fd 1" in done.stderr
+
+
+def test_session_times_answers_and_reads_memory(service_dir):
+    service = session.ServiceProcess(
+        harness.Grader(environ={}), service_dir, memory_mb=400, cpu_s=10
+    )
+    try:
+        service.wait_ready(20)
+        answer, latency_ns = service.request('{"order": "o-9"}', 10)
+        assert json.loads(answer) == {"order": "o-9"}
+        assert latency_ns > 0
+        assert service.rss_kib() > 0
+    finally:
+        service.close()
+    assert not service.workdir.exists()
+
+
+def test_session_reports_a_service_that_cannot_start(tmp_path):
+    (tmp_path / "service.py").write_text("def handle(request):\n    return request\n")
+    service = session.ServiceProcess(harness.Grader(environ={}), tmp_path, memory_mb=400, cpu_s=10)
+    try:
+        with pytest.raises(session.ServiceFailed, match="AttributeError"):
+            service.wait_ready(20)
+    finally:
+        service.close()
+
+
+def test_session_gives_up_on_a_service_that_hangs(tmp_path):
+    (tmp_path / "service.py").write_text(
+        "import time\n\ndef start():\n    pass\n\ndef handle(request):\n    time.sleep(60)\n"
+    )
+    service = session.ServiceProcess(harness.Grader(environ={}), tmp_path, memory_mb=400, cpu_s=10)
+    try:
+        service.wait_ready(20)
+        with pytest.raises(session.ServiceFailed, match="did not answer in time"):
+            service.request('{"order": "o-1"}', 0.5)
+    finally:
+        service.close()
