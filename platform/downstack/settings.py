@@ -7,6 +7,8 @@ the rest; nothing here exists only in production.
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from downstack.envconfig import (
     env_bool,
     env_broker_url,
@@ -160,6 +162,19 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Log-in throttling counts live in the cache. The default counts per process; set
+# CACHE_URL (redis://...) so that every web process shares the counts.
+_CACHE_URL = env_str("CACHE_URL", "")
+if _CACHE_URL and not _CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, not {_CACHE_URL!r}")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+        if _CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 LOGGING = {
     "version": 1,

@@ -124,3 +124,20 @@ def test_time_limits_nest():
         < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     )
     assert settings.GRADING_RETRY_BACKOFF_MAX_S < settings.GRADING_REQUEUE_AFTER_S
+
+
+def test_cache_url_must_be_redis(tmp_path):
+    done = _settings_in_subprocess(
+        {"DOWNSTACK_VAR_DIR": str(tmp_path), "CACHE_URL": "memcached://x"}, "1"
+    )
+    assert done.returncode != 0
+    assert "ImproperlyConfigured: CACHE_URL" in done.stderr
+
+
+def test_redis_cache_url_selects_the_redis_cache(tmp_path):
+    done = _settings_in_subprocess(
+        {"DOWNSTACK_VAR_DIR": str(tmp_path), "CACHE_URL": "redis://127.0.0.1:6379/3"},
+        "settings.CACHES['default']['BACKEND']",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "RedisCache" in done.stdout
