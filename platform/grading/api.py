@@ -77,11 +77,7 @@ def lab_json(lab: Lab, request, *, detail: bool = False) -> dict:
 
 
 def submission_json(submission: Submission, request) -> dict:
-    privileged = request.user.is_staff or submission.user_id != request.user.pk
-    due_at = None if privileged else submission.due_at()
-    tests = list(submission.tests.all())
-    shown = [t for t in tests if privileged or t.visible_to_learner(due_at=due_at)]
-    hidden = [t for t in tests if not (privileged or t.visible_to_learner(due_at=due_at))]
+    shown, hidden = submission.checks_for(request.user)
 
     def stamp(value):
         return value.isoformat() if value else None

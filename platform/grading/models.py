@@ -125,6 +125,19 @@ class Submission(models.Model):
 
         return render_markdown(self.feedback)
 
+    def checks_for(self, user) -> tuple[list["TestResult"], list["TestResult"]]:
+        """(shown, hidden): the checks this viewer sees in full, and those shown as counts.
+
+        Someone else's submission can only be reached (through visible_to) by staff or
+        by an instructor of the owner's cohort, and both see every check.
+        """
+        tests = list(self.tests.all())
+        if user.is_staff or self.user_id != user.pk:
+            return tests, []
+        due_at = self.due_at()
+        shown = [t for t in tests if t.visible_to_learner(due_at=due_at)]
+        return shown, [t for t in tests if not t.visible_to_learner(due_at=due_at)]
+
     def queue_position(self) -> int | None:
         """1 for the next submission to be graded; None once grading has started."""
         if self.status != self.Status.QUEUED:

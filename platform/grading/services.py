@@ -69,7 +69,7 @@ def latest_texts(user, lab: Lab) -> dict[str, str]:
     """What the editor starts with: the learner's latest submission, else the starter."""
     latest = Submission.objects.filter(user=user, lab=lab).order_by("-created_at").first()
     if latest is not None:
-        return {f.name: _read(f).decode("utf-8", errors="replace") for f in latest.files.all()}
+        return submission_texts(latest)
     starter = settings.LABS_DIR / lab.slug / "starter"
     return {
         name: (starter / name).read_text(encoding="utf-8", errors="replace")
@@ -210,6 +210,11 @@ def _run_checker(submission: Submission, *, release) -> tuple[str, graders.RunRe
         release(reason=str(exc))
         raise graders.InfrastructureError(f"cannot read grading inputs: {exc}") from exc
     return options["image"], result
+
+
+def submission_texts(submission: Submission) -> dict[str, str]:
+    """A submission's files as text, for the editor, the file view and diffs."""
+    return {f.name: _read(f).decode("utf-8", errors="replace") for f in submission.files.all()}
 
 
 def _read(stored: SubmissionFile) -> bytes:

@@ -13,6 +13,7 @@ from grading.models import Submission
 from grading.services import (
     SubmissionRejected,
     latest_texts,
+    submission_texts,
     upload_rules,
     upload_size_problem,
 )
@@ -47,13 +48,8 @@ def submission_detail(request, pk):
     submission = get_object_or_404(
         Submission.objects.visible_to(request.user).select_related("lab", "user"), pk=pk
     )
-    tests = list(submission.tests.all())
-    # Someone else's submission reached through visible_to() is seen by staff or by an
-    # instructor of the owner's cohort: both see every check.
+    shown, hidden = submission.checks_for(request.user)
     privileged = request.user.is_staff or submission.user_id != request.user.pk
-    due_at = None if privileged else submission.due_at()
-    shown = [t for t in tests if privileged or t.visible_to_learner(due_at=due_at)]
-    hidden = [t for t in tests if not (privileged or t.visible_to_learner(due_at=due_at))]
     return render(
         request,
         "grading/submission_detail.html",
@@ -71,14 +67,6 @@ def submission_detail(request, pk):
     )
 
 
-def _texts(submission: Submission) -> dict[str, str]:
-    texts = {}
-    for stored in submission.files.all():
-        with stored.content.open("rb") as handle:
-            texts[stored.name] = handle.read().decode("utf-8", errors="replace")
-    return texts
-
-
 @login_required
 def history(request, slug):
     lab = get_object_or_404(Lab.objects.active(), slug=slug)
@@ -89,7 +77,7 @@ def history(request, slug):
     diff = None
     if older and newer and older in ids and newer in ids and older != newer:
         by_id = {str(s.pk): s for s in attempts}
-        diff = files_diff(_texts(by_id[older]), _texts(by_id[newer]))
+        diff = files_diff(submission_texts(by_id[older]), submission_texts(by_id[newer]))
     return render(
         request,
         "grading/history.html",
