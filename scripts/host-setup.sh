@@ -89,10 +89,9 @@ wait_for_engine() {
 start_engine() {
     if [ -d /run/systemd/system ]; then
         systemctl start docker
-    elif command -v service >/dev/null && [ -x /etc/init.d/docker ]; then
-        service docker start
     else
-        # No service manager on this machine: run the daemon in the background, detached.
+        # No systemd: run the daemon in the background, detached. (Debian's SysV script
+        # is not used: it raises ulimits, which a container-like host refuses.)
         setsid dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
     fi
     wait_for_engine
