@@ -117,8 +117,8 @@ def start_worker(transactional_db, tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     workers = []
 
-    def start(**extra_env):
-        worker = Worker(tmp_path / f"worker-{len(workers)}.log", extra_env)
+    def start(queues="grading", **extra_env):
+        worker = Worker(tmp_path / f"worker-{len(workers)}.log", extra_env, queues=queues)
         workers.append(worker)
         return worker
 

@@ -23,7 +23,13 @@ def database_url() -> str:
 
 
 class Worker:
-    def __init__(self, log_path: Path, extra_env: dict[str, str], concurrency: int = 1):
+    def __init__(
+        self,
+        log_path: Path,
+        extra_env: dict[str, str],
+        concurrency: int = 1,
+        queues: str = "grading",
+    ):
         env = dict(os.environ)
         env.update(
             {
@@ -47,7 +53,7 @@ class Worker:
                 "downstack",
                 "worker",
                 "--queues",
-                "grading",
+                queues,
                 "--concurrency",
                 str(concurrency),
                 "--loglevel",

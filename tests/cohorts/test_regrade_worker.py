@@ -1,9 +1,5 @@
 """A regrade through a real Celery worker (consuming `grading` and `regrade`) and Docker."""
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,57 +9,14 @@ from cohorts.models import Membership
 from cohorts.services import regrade_apply, regrade_start
 from grading.models import GradeRun, Submission
 from grading.services import submission_create
-from tests.worker_process import ROOT, database_url, wait_for
+from tests.worker_process import wait_for
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
 pytestmark = [pytest.mark.docker, pytest.mark.worker]
 
 
-@pytest.fixture
-def regrade_worker(transactional_db, tmp_path, settings):
-    """A worker on both queues, as a deployment runs it (`--queues grading,regrade`)."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    log_path = tmp_path / "worker.log"
-    env = dict(os.environ)
-    env.update(
-        {
-            "DATABASE_URL": database_url(),
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "LABS_DIR": str(settings.LABS_DIR),
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "PYTHONPATH": os.pathsep.join(["platform", "."]),
-        }
-    )
-    processes = []
-
-    def start():
-        log = log_path.open("w")
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "downstack", "worker",
-                "--queues", "grading,regrade", "--concurrency", "1", "--loglevel", "INFO",
-                "--without-mingle", "--without-gossip",
-                "--hostname", f"regrade-{os.getpid()}-{time.monotonic_ns()}@%h",
-            ],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        processes.append((process, log))
-        wait_for(lambda: "ready." in log_path.read_text(), timeout=60)
-        return log_path
-
-    yield start
-    for process, log in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
 def test_a_regrade_runs_on_the_worker_and_replaces_the_score_only_when_applied(
-    cohort, instructor, learner, hello_lab, grader_image, regrade_worker
+    cohort, instructor, learner, hello_lab, grader_image, start_worker
 ):
     submission = submission_create(
         user=learner,
@@ -76,7 +29,8 @@ def test_a_regrade_runs_on_the_worker_and_replaces_the_score_only_when_applied(
     )
     assert Membership.objects.filter(cohort=cohort, user=learner).exists()
     regrade = regrade_start(cohort=cohort, lab=hello_lab, requested_by=instructor)
-    log = regrade_worker()
+    # A worker on both queues, as a deployment runs it.
+    worker = start_worker(queues="grading,regrade")
     run = regrade.runs().get()
 
     def graded():
@@ -84,9 +38,9 @@ def test_a_regrade_runs_on_the_worker_and_replaces_the_score_only_when_applied(
         return GradeRun.objects.filter(pk=run.pk, status="graded").first()
 
     run = wait_for(graded, timeout=120)
-    assert run.score == 10, log.read_text()[-3000:]
+    assert run.score == 10, worker.output()[-3000:]
     assert Submission.objects.get(pk=submission.pk).score == 3  # the dry run changed nothing
-    assert "grading.regrade_run" in log.read_text()
+    assert "grading.regrade_run" in worker.output()
     regrade_apply(regrade=regrade)
     applied = Submission.objects.get(pk=submission.pk)
     assert applied.score == 10 and applied.tests.count() == 6
