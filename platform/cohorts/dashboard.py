@@ -12,7 +12,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import (
+    BooleanField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+)
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from cohorts.models import Assignment, Cohort, LabOpening, Membership
@@ -25,8 +36,6 @@ STUCK_ATTEMPTS = 8
 BEHIND_DUE_LABS = 2
 ACTIVITY_DAYS = 28
 
-DAY = timedelta(days=1)
-
 
 @dataclass
 class Cell:
@@ -34,14 +43,9 @@ class Cell:
 
     attempts: int = 0
     best: float | None = None  # percent of full marks
-    last_at: datetime | None = None
-    first_pass_at: datetime | None = None
+    passed: bool = False
     attempts_to_pass: int | None = None
-    first_opened_at: datetime | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.first_pass_at is not None
+    hours_to_pass: float | None = None  # from first opening the lab to the first pass
 
 
 @dataclass
@@ -50,16 +54,13 @@ class LearnerRow:
     username: str
     joined_at: datetime
     cells: list[Cell]
+    last_active: datetime | None = None
     risks: list[str] = field(default_factory=list)
     skills: dict[str, float] = field(default_factory=dict)
 
     @property
     def mean_best(self) -> float:
         return sum(c.best or 0.0 for c in self.cells) / len(self.cells) if self.cells else 0.0
-
-    @property
-    def last_active(self) -> datetime | None:
-        return max((c.last_at for c in self.cells if c.last_at), default=None)
 
 
 @dataclass
@@ -101,42 +102,62 @@ def cohort_submissions(cohort: Cohort, lab_ids):
     ).exclude(status=Submission.Status.ERROR)
 
 
-def learner_cells(cohort: Cohort, assignments: list[Assignment], user_ids=None) -> dict:
-    """{(user_id, lab_id): Cell} from LabProgress and LabOpening: two queries, one row per
-    learner and lab, whatever the number of submissions."""
-    lab_ids = [a.lab_id for a in assignments]
+def _progress(cohort: Cohort, lab_ids, user_ids=None):
     learners = Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER)
     if user_ids is not None:
         learners = learners.filter(user_id__in=user_ids)
-    who = learners.values("user_id")
-    cells: dict[tuple[int, int], Cell] = defaultdict(Cell)
-    progress = LabProgress.objects.filter(user_id__in=who, lab_id__in=lab_ids).values_list(
-        "user_id",
-        "lab_id",
-        "attempts",
-        "best_percent",
-        "last_at",
-        "first_pass_at",
-        "attempts_to_pass",
+    return LabProgress.objects.filter(user_id__in=learners.values("user_id"), lab_id__in=lab_ids)
+
+
+def learner_cells(cohort: Cohort, assignments: list[Assignment], user_ids=None) -> dict:
+    """{(user_id, lab_id): Cell}: one query, one row per learner and lab, whatever the
+    number of submissions. The time to first pass is subtracted in SQL, so that a large
+    cohort's page does not spend its time turning thousands of timestamps into objects."""
+    opened = LabOpening.objects.filter(user_id=OuterRef("user_id"), lab_id=OuterRef("lab_id"))
+    rows = (
+        _progress(cohort, [a.lab_id for a in assignments], user_ids)
+        .annotate(
+            passed=ExpressionWrapper(Q(first_pass_at__isnull=False), BooleanField()),
+            to_pass=ExpressionWrapper(
+                F("first_pass_at") - Subquery(opened.values("first_opened_at")[:1]),
+                output_field=DurationField(),
+            ),
+        )
+        .values_list(
+            "user_id", "lab_id", "attempts", "best_percent", "passed", "attempts_to_pass", "to_pass"
+        )
     )
-    for user_id, lab_id, n, best, last, first_pass, to_pass in progress:
-        cell = cells[user_id, lab_id]
-        cell.attempts, cell.best, cell.last_at = n, best, last
-        cell.first_pass_at, cell.attempts_to_pass = first_pass, to_pass
-    openings = LabOpening.objects.filter(user_id__in=who, lab_id__in=lab_ids)
-    for user_id, lab_id, opened in openings.values_list("user_id", "lab_id", "first_opened_at"):
-        cells[user_id, lab_id].first_opened_at = opened
+    cells = {}
+    for user_id, lab_id, attempts, best, passed, to_pass, time_to_pass in rows:
+        hours = None
+        if time_to_pass is not None and time_to_pass >= timedelta(0):
+            hours = time_to_pass.total_seconds() / 3600
+        cells[user_id, lab_id] = Cell(attempts, best, bool(passed), to_pass, hours)
     return cells
 
 
-def skill_mastery(assignments: list[Assignment], cells: list[Cell]) -> dict[str, float]:
+def last_activity(cohort: Cohort, lab_ids) -> dict[int, datetime]:
+    """{user_id: their latest graded attempt at any of the labs}, one row per learner."""
+    rows = _progress(cohort, lab_ids).values("user_id").annotate(last=Max("last_at"))
+    return {row["user_id"]: row["last"] for row in rows if row["last"]}
+
+
+def skill_columns(assignments: list[Assignment]) -> dict[str, list[int]]:
+    """{skill: the positions of the assignments whose lab carries it}, by skill name."""
+    columns: dict[str, list[int]] = defaultdict(list)
+    for i, assignment in enumerate(assignments):
+        for skill in assignment.lab.skills:
+            columns[skill].append(i)
+    return dict(sorted(columns.items()))
+
+
+def skill_mastery(columns: dict[str, list[int]], cells: list[Cell]) -> dict[str, float]:
     """Per skill, the mean best score (percent) over the labs that carry it; unattempted
     labs count as 0, so mastery means done, not merely tried."""
-    by_skill: dict[str, list[float]] = defaultdict(list)
-    for assignment, cell in zip(assignments, cells, strict=True):
-        for skill in assignment.lab.skills:
-            by_skill[skill].append(cell.best or 0.0)
-    return {skill: sum(v) / len(v) for skill, v in sorted(by_skill.items())}
+    return {
+        skill: sum(cells[i].best or 0.0 for i in where) / len(where)
+        for skill, where in columns.items()
+    }
 
 
 def risk_reasons(row: LearnerRow, assignments: list[Assignment], *, now, inactive_days: int):
@@ -157,7 +178,7 @@ def risk_reasons(row: LearnerRow, assignments: list[Assignment], *, now, inactiv
     overdue = [
         a.lab.title
         for a, c in zip(assignments, row.cells, strict=True)
-        if a.is_past_due(now) and not c.passed
+        if not c.passed and a.is_past_due(now)
     ]
     if len(overdue) >= BEHIND_DUE_LABS:
         reasons.append(f"behind on {len(overdue)} due labs: {', '.join(overdue)}")
@@ -194,22 +215,35 @@ def failing_checks(cohort: Cohort, lab_ids) -> dict[int, list[dict]]:
     return by_lab
 
 
+class UTCDate(TruncDate):
+    """A timestamp's calendar day in UTC. SQLite keeps Django's timestamps as UTC text, so
+    there the day is the text's first ten characters: read in SQL per row, several times
+    faster than Django's own date function for SQLite, which runs in Python."""
+
+    def __init__(self, expression, **extra):
+        super().__init__(expression, tzinfo=UTC, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.lhs)
+        return f"substr({sql}, 1, 10)", params
+
+
 def activity(cohort: Cohort, lab_ids, *, now, days: int = ACTIVITY_DAYS) -> list[tuple]:
-    """Submissions per day (UTC) over the last `days` days: one conditional count per day
-    in a single query, which stays in SQL on every backend."""
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    starts = [today - timedelta(days=days - 1 - i) for i in range(days)]
-    counts = (
+    """Submissions per day (UTC) over the last `days` days, grouped by day in SQL; days
+    without a submission count 0."""
+    today = now.astimezone(UTC).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    counts = dict(
         cohort_submissions(cohort, lab_ids)
-        .filter(created_at__gte=starts[0])
-        .aggregate(
-            **{
-                f"d{i}": Count("pk", filter=Q(created_at__gte=start, created_at__lt=start + DAY))
-                for i, start in enumerate(starts)
-            }
-        )
+        .filter(created_at__gte=start)
+        .annotate(day=UTCDate("created_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
     )
-    return [(start.date(), counts[f"d{i}"]) for i, start in enumerate(starts)]
+    dates = [first + timedelta(days=i) for i in range(days)]
+    return [(date, counts.get(date, 0)) for date in dates]
 
 
 def median(values):
@@ -224,25 +258,23 @@ def dashboard_build(cohort: Cohort, *, now=None) -> Dashboard:
         "user__username"
     )
     cells = learner_cells(cohort, assignments)
+    last_active = last_activity(cohort, lab_ids)
+    columns = skill_columns(assignments)
     learners = []
     for user_id, username, joined_at in members.values_list(
         "user_id", "user__username", "joined_at"
     ):
         row_cells = [cells.get((user_id, lab_id)) or Cell() for lab_id in lab_ids]
-        row = LearnerRow(user_id, username, joined_at, row_cells)
+        row = LearnerRow(user_id, username, joined_at, row_cells, last_active.get(user_id))
         row.risks = risk_reasons(row, assignments, now=now, inactive_days=cohort.inactive_days)
-        row.skills = skill_mastery(assignments, row_cells)
+        row.skills = skill_mastery(columns, row_cells)
         learners.append(row)
     failing = failing_checks(cohort, lab_ids)
     labs = []
     for i, assignment in enumerate(assignments):
         column = [row.cells[i] for row in learners]
         passed = [c for c in column if c.passed]
-        hours = [
-            (c.first_pass_at - c.first_opened_at).total_seconds() / 3600
-            for c in passed
-            if c.first_opened_at and c.first_opened_at <= c.first_pass_at
-        ]
+        hours = [c.hours_to_pass for c in passed if c.hours_to_pass is not None]
         histogram = [0] * 10
         for c in column:
             if c.best is not None:
@@ -259,7 +291,7 @@ def dashboard_build(cohort: Cohort, *, now=None) -> Dashboard:
                 failing_checks=failing.get(assignment.lab_id, []),
             )
         )
-    skills = sorted({s for a in assignments for s in a.lab.skills})
+    skills = list(columns)
     cohort_skills = (
         {
             skill: sum(row.skills.get(skill, 0.0) for row in learners) / len(learners)

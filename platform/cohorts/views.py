@@ -18,6 +18,7 @@ from cohorts.dashboard import (
     Cell,
     dashboard_build,
     learner_cells,
+    skill_columns,
     skill_mastery,
     sort_learners,
 )
@@ -147,7 +148,7 @@ def my_progress(request, pk):
     assignments = list(cohort.assignments.select_related("lab"))
     cells = learner_cells(cohort, assignments, user_ids=[request.user.pk])
     mine = [cells.get((request.user.pk, a.lab_id)) or Cell() for a in assignments]
-    mastery = skill_mastery(assignments, mine)
+    mastery = skill_mastery(skill_columns(assignments), mine)
     return render(
         request,
         "cohorts/my_progress.html",

@@ -1,6 +1,6 @@
 """The cohort dashboard: heatmap, per-lab figures, risks, skills, and a fixed query count."""
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cohorts.charts import bar_chart, heat_style, nice_top
-from cohorts.dashboard import STUCK_ATTEMPTS, dashboard_build, sort_learners
+from cohorts.dashboard import STUCK_ATTEMPTS, activity, dashboard_build, sort_learners
 from cohorts.models import LabOpening, Membership
 from grading.models import Submission, progress_from_attempts
 
@@ -54,6 +54,30 @@ def test_the_dashboard_figures_for_a_small_cohort(cohort, learner, board_world):
     # queues: mean of a (100) and b (40); latency: a only.
     assert ada.skills == {"latency": 100.0, "queues": 70.0}
     assert board.cohort_skills == {"latency": 50.0, "queues": 35.0}
+
+
+def test_activity_counts_submissions_per_utc_day_with_empty_days_as_zero(
+    cohort, learner, plain_lab, assign, graded_submission
+):
+    lab = assign(cohort, plain_lab("a")).lab
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    for at in (
+        datetime(2026, 3, 8, 23, 59, tzinfo=UTC),
+        datetime(2026, 3, 9, 0, 1, tzinfo=UTC),
+        datetime(2026, 3, 9, 9, 0, tzinfo=UTC),
+        datetime(2026, 3, 10, 11, 0, tzinfo=UTC),
+        datetime(2026, 2, 10, 11, 0, tzinfo=UTC),  # before the window
+    ):
+        graded_submission(learner, lab, 5, at=at)
+
+    days = activity(cohort, [lab.pk], now=now, days=4)
+
+    assert days == [
+        (date(2026, 3, 7), 0),
+        (date(2026, 3, 8), 1),
+        (date(2026, 3, 9), 2),
+        (date(2026, 3, 10), 1),
+    ]
 
 
 def test_learners_at_risk_each_show_their_reason(cohort, learner, board_world, graded_submission):
