@@ -148,6 +148,16 @@ class AssignmentQuerySet(models.QuerySet):
             cohort__memberships__user=user, cohort__memberships__role=Membership.Role.LEARNER
         )
 
+    def closed_to(self, user, lab, now=None) -> "Assignment | None":
+        """The assignment that refuses this learner's work on this lab now, if every cohort
+        that assigns it to them closed it at a due date that has passed; None while any of
+        them still takes work (or none assigns it: practice is always open)."""
+        now = now or timezone.now()
+        mine = list(self.for_learner(user).filter(lab=lab).select_related("cohort"))
+        if not mine or any(a.takes_work(now) for a in mine):
+            return None
+        return max(mine, key=lambda a: a.due_at)
+
     def due_dates(self) -> dict[int, "Assignment"]:
         """The assignment with the latest due date per lab (a learner in two cohorts
         keeps the later deadline, so nothing due later elsewhere is revealed early)."""
@@ -205,6 +215,9 @@ class Assignment(models.Model):
 
     def is_past_due(self, now=None) -> bool:
         return (now or timezone.now()) > self.due_at
+
+    def takes_work(self, now=None) -> bool:
+        return self.late_policy != self.LatePolicy.CLOSE or not self.is_past_due(now)
 
 
 class LabOpening(models.Model):

@@ -22,6 +22,7 @@ import graders
 from catalog.labfiles import read_tree
 from catalog.models import Lab
 from catalog.sandbox import sandbox_options
+from cohorts.models import Assignment
 from grading.models import (
     GradeRun,
     LabProgress,
@@ -101,6 +102,19 @@ def attempts_check(*, user, lab: Lab, now=None) -> None:
     )
 
 
+def deadline_check(*, user, lab: Lab, now=None) -> None:
+    """Refuse work on a lab that the learner's cohorts closed at its due date."""
+    closed = Assignment.objects.closed_to(user, lab, now)
+    if closed is None:
+        return
+    due = timezone.localtime(closed.due_at)
+    raise SubmissionRejected(
+        f"{lab.title} closed at its due date, {due:%a %d %b %H:%M} ({due.tzname()}), in "
+        f"{closed.cohort.name}, which does not accept late work. "
+        "Your files were not submitted; you can keep them."
+    )
+
+
 def submission_create(*, user, lab: Lab, files: dict[str, bytes]) -> Submission:
     """Store a learner's files and queue them for grading once the row is committed."""
     if not lab.is_active:
@@ -111,6 +125,7 @@ def submission_create(*, user, lab: Lab, files: dict[str, bytes]) -> Submission:
         # cannot both take the last attempt of the hour.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         attempts_check(user=user, lab=lab)
+        deadline_check(user=user, lab=lab)
         submission = Submission.objects.create(
             user=user,
             lab=lab,

@@ -7,7 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cohorts.models import Assignment, LabOpening, Membership
-from grading.models import check_visible_to_learner
+from grading.models import Submission, check_visible_to_learner
+from grading.services import submission_create
+from grading.uploads import SubmissionRejected
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -160,3 +162,65 @@ def test_a_due_date_before_the_opening_is_refused(client, cohort, instructor, he
     assert response.status_code == 400
     assert "must come after the opening" in response.content.decode()
     assert not cohort.assignments.exists()
+
+
+def test_a_lab_closed_at_its_due_date_refuses_work_and_keeps_the_editor_text(
+    client, cohort, learner, hello_lab, assign, settings
+):
+    settings.TIME_ZONE = "UTC"
+    closed = assign(cohort, hello_lab, due_in_days=-1, policy="close")
+    client.force_login(learner)
+
+    response = client.post(
+        reverse("grading:submission_create", args=[hello_lab.slug]),
+        {"source": "editor", "editor:logparse.py": "print('late')\n"},
+    )
+
+    page = response.content.decode()
+    due = timezone.localtime(closed.due_at)
+    assert response.status_code == 400
+    assert f"closed at its due date, {due:%a %d %b %H:%M} (UTC), in {cohort.name}" in page
+    assert "print(&#x27;late&#x27;)" in page  # the editor keeps the text
+    assert not Submission.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("policy", "due_in_days", "other_cohort_open", "refused"),
+    [
+        ("close", 1, False, False),  # not yet due
+        ("close", -1, False, True),
+        ("penalty", -1, False, False),  # late work is taken, with a penalty
+        ("close", -1, True, False),  # another of the learner's cohorts still takes it
+    ],
+)
+def test_which_late_work_is_refused(
+    cohort,
+    other_cohort,
+    learner,
+    hello_lab,
+    assign,
+    policy,
+    due_in_days,
+    other_cohort_open,
+    refused,
+):
+    assign(cohort, hello_lab, due_in_days=due_in_days, policy=policy)
+    if other_cohort_open:
+        other_cohort.add_member(learner, Membership.Role.LEARNER)
+        assign(other_cohort, hello_lab, due_in_days=3, policy="close")
+
+    if refused:
+        with pytest.raises(SubmissionRejected, match="does not accept late work"):
+            submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x = 1\n"})
+        assert not Submission.objects.exists()
+    else:
+        submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x = 1\n"})
+        assert Submission.objects.count() == 1
+
+
+def test_a_closed_lab_stays_open_to_people_it_is_not_assigned_to(
+    cohort, other_learner, hello_lab, assign
+):
+    assign(cohort, hello_lab, due_in_days=-1, policy="close")
+    submission_create(user=other_learner, lab=hello_lab, files={"logparse.py": b"x = 1\n"})
+    assert Submission.objects.count() == 1
