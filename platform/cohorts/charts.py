@@ -88,14 +88,16 @@ def bar_chart(
     }
 
 
-def heat_style(percent: float | None) -> str:
-    """A cell's colours: one hue, darker for higher scores, so the scale still reads in
-    grey (and every cell also prints its number)."""
+HEAT_STEPS = 10
+
+
+def heat_class(percent: float | None) -> str:
+    """A cell's colour class, h0 (0%) to h10 (100%) in steps of 10 points: one hue, darker
+    for higher scores, so the scale still reads in grey (and every cell also prints its
+    number). The colours are in the stylesheet, not repeated in each of thousands of cells."""
     if percent is None:
         return ""
-    lightness = 96 - 0.62 * max(0.0, min(100.0, percent))
-    text = "#fff" if lightness < 60 else "#111"
-    return f"background:hsl(212 70% {lightness:.0f}%);color:{text}"
+    return f"h{round(max(0.0, min(100.0, percent)) / (100 / HEAT_STEPS))}"
 
 
 def heatmap_body(rows, learner_url) -> str:
@@ -116,7 +118,7 @@ def heatmap_body(rows, learner_url) -> str:
                 continue
             passed = cell.passed
             cells.append(
-                f'<td style="{heat_style(cell.best)}"{PASSED_CLASS if passed else ""}>'
+                f'<td class="{heat_class(cell.best)}{PASSED_CLASS if passed else ""}">'
                 f'<strong>{cell.best or 0:.0f}</strong><span class="tries">×{cell.attempts}</span>'
                 f"{PASSED_NOTE if passed else ''}</td>"
             )
@@ -128,5 +130,5 @@ def heatmap_body(rows, learner_url) -> str:
     return mark_safe("\n".join(parts))  # every data-derived part was escaped above
 
 
-PASSED_CLASS = ' class="passed"'
+PASSED_CLASS = " passed"
 PASSED_NOTE = '<span class="sr"> passed</span>'

@@ -1,6 +1,8 @@
 """The cohort dashboard: heatmap, per-lab figures, risks, skills, and a fixed query count."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -8,12 +10,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from cohorts.charts import bar_chart, heat_style, nice_top
+from cohorts.charts import bar_chart, heat_class, nice_top
 from cohorts.dashboard import STUCK_ATTEMPTS, activity, dashboard_build, sort_learners
 from cohorts.models import LabOpening, Membership
 from grading.models import Submission, progress_from_attempts
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -179,6 +182,18 @@ def test_chart_axes_round_up_and_the_colour_scale_darkens_with_the_score():
     heights = [bar.height for bar in chart["bars"]]
     assert heights[0] == 0 and heights[2] == 2 * heights[1]
     assert [t["label"] for t in chart["ticks"]] == ["0", "5", "10"]
-    lightness = [int(heat_style(p).split()[2].split("%")[0]) for p in (0, 50, 100)]
-    assert lightness[0] > lightness[1] > lightness[2]
-    assert heat_style(None) == ""
+    assert [heat_class(p) for p in (0, 4.9, 5, 50, 99, 100, 120)] == [
+        "h0",
+        "h0",
+        "h0",
+        "h5",
+        "h10",
+        "h10",
+        "h10",
+    ]
+    assert heat_class(None) == ""
+    css = (ROOT / "static" / "css" / "downstack.css").read_text()
+    lightness = [
+        int(re.search(rf"\.h{i} {{ background: hsl\(212 70% (\d+)%", css)[1]) for i in range(11)
+    ]
+    assert lightness == sorted(lightness, reverse=True)  # darker for higher scores
