@@ -128,6 +128,10 @@ CELERY_BROKER_URL = env_broker_url("CELERY_BROKER_URL") or "filesystem://"
 _BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": GRADING_HARD_TIME_LIMIT_S + 3600,
+    # Redis: a worker on several queues always takes from the first one named that has a
+    # message (`--queues grading,regrade` puts fresh submissions before regrades), instead
+    # of taking from each in turn.
+    "queue_order_strategy": "priority",
 }
 if CELERY_BROKER_URL.startswith("filesystem"):
     for sub in ("queue", "processed", "control"):
@@ -147,8 +151,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Regrades have their own queue so that a batch of hundreds never sits in front of fresh
-# submissions in one FIFO: a worker consuming both queues takes from each in turn, and a
-# site that wants regrades strictly out of the way runs them on their own workers.
+# submissions in one FIFO: a worker started with `--queues grading,regrade` takes a regrade
+# only when no submission waits (on Redis; see queue_order_strategy above), and a site can
+# also run regrades on workers of their own.
 CELERY_TASK_ROUTES = {
     "grading.grade_submission": {"queue": "grading"},
     "grading.regrade_run": {"queue": "regrade"},

@@ -47,3 +47,29 @@ def test_a_regrade_runs_on_the_worker_and_replaces_the_score_only_when_applied(
     run.refresh_from_db()
     assert run.previous["score"] == 3
     assert settings.CELERY_TASK_ROUTES["grading.regrade_run"]["queue"] == "regrade"
+
+
+def test_a_worker_on_both_queues_grades_fresh_submissions_before_regrades(
+    cohort, instructor, learner, hello_lab, grader_image, start_worker
+):
+    files = {"logparse.py": (LAB / "solution" / "logparse.py").read_bytes()}
+    for _ in range(3):
+        earlier = submission_create(user=learner, lab=hello_lab, files=files)
+        Submission.objects.filter(pk=earlier.pk).update(
+            status=Submission.Status.GRADED, score=3, max_score=10
+        )
+    regrade = regrade_start(cohort=cohort, lab=hello_lab, requested_by=instructor)
+    fresh = [submission_create(user=learner, lab=hello_lab, files=files) for _ in range(2)]
+    # Everything is queued (three regrade runs first) before the one worker starts.
+    worker = start_worker(queues="grading,regrade")
+
+    def all_done():
+        """every regrade run and fresh submission to finish"""
+        runs = list(regrade.runs().filter(status="graded"))
+        done = list(Submission.objects.filter(pk__in=[s.pk for s in fresh], status="graded"))
+        return (runs, done) if len(runs) == 3 and len(done) == 2 else None
+
+    runs, done = wait_for(all_done, timeout=240)
+    assert max(s.finished_at for s in done) < min(r.started_at for r in runs), worker.output()[
+        -3000:
+    ]
