@@ -10,7 +10,7 @@ Django and knows nothing of users, labs or the database.
 from graders.images import image_tag
 from graders.limits import Limits
 from graders.results import Results, ResultsError, TestOutcome, parse_results
-from graders.sandbox import InfrastructureError, RunResult, run
+from graders.sandbox import InfrastructureError, RunResult, remove_leftovers, run
 
 __all__ = [
     "InfrastructureError",
@@ -21,5 +21,6 @@ __all__ = [
     "TestOutcome",
     "image_tag",
     "parse_results",
+    "remove_leftovers",
     "run",
 ]

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 # Every sandbox container carries this label, so leftovers can be found and removed:
 #   docker rm -f $(docker ps -aq --filter label=downstack.sandbox)
 LABEL = "downstack.sandbox"
+# Which piece of work a container grades (the caller's key), so that a later attempt at
+# the same work can remove what an abandoned one left behind.
+RUN_LABEL = "downstack.run"
 DEFAULT_LIMITS = Limits()
 DEFAULT_COMMAND = ("python3", "check.py")
 
@@ -137,6 +140,7 @@ def run(
     command: Sequence[str] = DEFAULT_COMMAND,
     env: Mapping[str, str] | None = None,
     runtime: str | None = None,
+    run_key: str | None = None,
     client: docker.DockerClient | None = None,
 ) -> RunResult:
     """Run ``command`` in the checker directory over the submission, in a fresh container.
@@ -145,6 +149,7 @@ def run(
     submission: relative path -> bytes of the learner's files.
     env: extra environment variables for the checker (e.g. DOWNSTACK_SEED).
     runtime: None for the engine's default, or e.g. "runsc" for gVisor.
+    run_key: names the work (e.g. "submission-<id>") on the container, for remove_leftovers.
 
     Raises InfrastructureError when Docker is unreachable, the image is missing or the
     API fails, and ValueError for unusable arguments (paths escaping their directory,
@@ -164,7 +169,10 @@ def run(
     with _docker_errors_as_infrastructure():
         _require_image(api, image)
         pids = limits.pids + (GVISOR_PIDS_ALLOWANCE if _is_gvisor(api, runtime) else 0)
-        container_id = _create(api, image, list(command), environment, limits, pids, runtime)
+        labels = {LABEL: "1", **({RUN_LABEL: run_key} if run_key else {})}
+        container_id = _create(
+            api, image, list(command), environment, limits, pids, runtime, labels
+        )
     try:
         with _docker_errors_as_infrastructure():
             return _drive(api, container_id, archive, limits)
@@ -183,6 +191,7 @@ def _create(
     limits: Limits,
     pids: int,
     runtime: str | None,
+    labels: dict[str, str],
 ) -> str:
     size = f"size={limits.tmpfs_mb}m"
     host_config = api.create_host_config(
@@ -215,7 +224,7 @@ def _create(
         user="0",  # the entry drops privileges itself; it must start as root
         environment=environment,
         hostname="sandbox",
-        labels={LABEL: "1"},
+        labels=labels,
         host_config=host_config,
     )
     return str(created["Id"])
@@ -436,6 +445,34 @@ def _remove(api: docker.APIClient, container_id: str) -> None:
         # Raising here would hide the run's own outcome or exception; the label lets an
         # operator find the leftover.
         logger.exception("could not remove sandbox container %s", container_id[:12])
+
+
+def remove_leftovers(
+    *,
+    run_key: str | None = None,
+    older_than_s: float | None = None,
+    client: docker.DockerClient | None = None,
+) -> int:
+    """Remove the sandbox containers that abandoned runs left on this engine; return how
+    many. ``run()`` removes its container in ``finally``, which a killed worker never
+    reaches. Removed: the containers labelled with ``run_key`` (a new attempt at the same
+    work) and those created more than ``older_than_s`` ago (past every deadline, so no
+    live run owns them). Raises InfrastructureError when Docker is unreachable."""
+    cutoff = time.time() - older_than_s if older_than_s is not None else None
+    api = (client or _connect()).api
+    with _docker_errors_as_infrastructure():
+        found = api.containers(all=True, filters={"label": LABEL})
+    removed = 0
+    for container in found:
+        mine = run_key is not None and (container.get("Labels") or {}).get(RUN_LABEL) == run_key
+        stale = cutoff is not None and container.get("Created", cutoff) < cutoff
+        if mine or stale:
+            logger.warning(
+                "removing sandbox container %s of an abandoned run", container["Id"][:12]
+            )
+            _remove(api, container["Id"])
+            removed += 1
+    return removed
 
 
 # -- inputs and the engine ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 
 import graders
 from graders.images import builder
-from graders.sandbox import LABEL
+from tests.sandboxes import containers_with_env
 
 TEST_RUN_ENV = "DOWNSTACK_TEST_RUN"
 
@@ -35,15 +35,7 @@ def sandbox_image(docker_client: docker.DockerClient) -> str:
 
 def sandbox_containers(client: docker.DockerClient, marker: str) -> list[str]:
     """Ids of sandbox containers, running or not, whose environment carries ``marker``."""
-    found = []
-    for summary in client.api.containers(all=True, filters={"label": LABEL}):
-        try:
-            env = client.api.inspect_container(summary["Id"])["Config"]["Env"] or []
-        except docker.errors.NotFound:
-            continue  # removed between listing and looking: not a leftover
-        if f"{TEST_RUN_ENV}={marker}" in env:
-            found.append(summary["Id"])
-    return found
+    return [c["Id"] for c in containers_with_env(client, f"{TEST_RUN_ENV}={marker}")]
 
 
 @pytest.fixture

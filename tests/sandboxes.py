@@ -1,0 +1,20 @@
+"""Finding sandbox containers on the Docker engine from tests, by an environment entry."""
+
+import docker
+import docker.errors
+
+from graders.sandbox import LABEL
+
+
+def containers_with_env(client: docker.DockerClient, entry: str) -> list[dict]:
+    """The sandbox containers, running or not, whose environment holds ``entry``
+    ("NAME=value"), as the engine lists them (``Id``, ``State``, ...)."""
+    found = []
+    for summary in client.api.containers(all=True, filters={"label": LABEL}):
+        try:
+            env = client.api.inspect_container(summary["Id"])["Config"]["Env"] or []
+        except docker.errors.NotFound:
+            continue  # removed between listing and looking: not a leftover
+        if entry in env:
+            found.append(summary)
+    return found
