@@ -1,6 +1,7 @@
 """A real Celery worker process on the configured broker and the test database, for tests."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -8,6 +9,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+
+from grading.models import Submission
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,6 +70,8 @@ class Worker:
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            # Its own process group, so kill() reaches the pool's children and nothing else.
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while "ready." not in log_path.read_text():
@@ -77,6 +82,13 @@ class Worker:
 
     def output(self) -> str:
         return self.log_path.read_text()
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool at once, as a crash or the OOM killer would."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.log.close()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -97,3 +109,14 @@ def wait_for(predicate, timeout=90, interval=0.25):
             return value
         time.sleep(interval)
     raise AssertionError(f"gave up after {timeout} s waiting for {predicate.__doc__ or predicate}")
+
+
+def finished(submission_id):
+    """For wait_for: the submission once it is graded or failed, else None."""
+
+    def check():
+        """the submission to finish"""
+        row = Submission.objects.get(pk=submission_id)
+        return row if row.is_finished() else None
+
+    return check

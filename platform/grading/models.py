@@ -253,6 +253,8 @@ class GradeRun(models.Model):
     batch = models.UUIDField(db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its message was last sent, so the reaper can tell a lost message from a long queue.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     claim_token = models.UUIDField(null=True, blank=True)

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 import graders
@@ -37,6 +37,7 @@ __all__ = [
     "SubmissionRejected",
     "graderun_apply",
     "graderun_grade",
+    "graderun_release_running",
     "submission_create",
     "submission_grade",
     "submissions_reap",
@@ -178,10 +179,15 @@ def submission_release(*, submission_id, token: uuid.UUID, reason: str) -> None:
 
 def submission_release_running(*, submission_id, reason: str) -> None:
     """Release whatever claim a submission holds (the worker lost track of its token)."""
-    token = Submission.objects.filter(pk=submission_id).values_list("claim_token", flat=True)
-    for current in token:
-        if current is not None:
-            submission_release(submission_id=submission_id, token=current, reason=reason)
+    release = functools.partial(submission_release, submission_id=submission_id, reason=reason)
+    _release_current_claim(Submission, submission_id, release)
+
+
+def _release_current_claim(model, pk, release) -> None:
+    """Hand the claim a row holds now, if any, to `release(token=...)`."""
+    token = model.objects.filter(pk=pk).values_list("claim_token", flat=True).first()
+    if token is not None:
+        release(token=token)
 
 
 def submission_grade(*, submission_id) -> Submission | None:
@@ -197,24 +203,28 @@ def submission_grade(*, submission_id) -> Submission | None:
         return None
     submission = Submission.objects.select_related("lab").get(pk=submission_id)
     release = functools.partial(submission_release, submission_id=submission_id, token=token)
-    image, result = _run_checker(submission, release=release)
+    image, result = _run_checker(submission, release=release, run_key=f"submission-{submission.pk}")
     _store_result(submission, token, image, result)
     submission.refresh_from_db()
     return submission
 
 
-def _run_checker(submission: Submission, *, release) -> tuple[str, graders.RunResult]:
+def _run_checker(submission: Submission, *, release, run_key: str) -> tuple[str, graders.RunResult]:
     """Run the lab's checker over a submission's files; `release(reason=...)` gives the
-    claim back when the platform, not the learner's code, failed."""
+    claim back when the platform, not the learner's code, failed.
+
+    First it removes what a killed worker may have left on this engine: the container of
+    an earlier attempt at the same work, and any that outlived the hard time limit."""
     lab = submission.lab
     try:
+        graders.remove_leftovers(run_key=run_key, older_than_s=settings.GRADING_HARD_TIME_LIMIT_S)
         options = sandbox_options(lab)
         checker = read_tree(settings.LABS_DIR / lab.slug / "grader")
         files = {f.name: _read(f) for f in submission.files.all()}
         env = {"DOWNSTACK_SUBMISSION_ID": str(submission.pk)}
         if submission.seed is not None:
             env["DOWNSTACK_SEED"] = str(submission.seed)
-        result = graders.run(checker=checker, submission=files, env=env, **options)
+        result = graders.run(checker=checker, submission=files, env=env, run_key=run_key, **options)
     except graders.InfrastructureError as exc:
         log.error("submission %s: grading infrastructure failed: %s", submission.pk, exc)
         release(reason=str(exc))
@@ -337,6 +347,7 @@ def graderuns_enqueue(*, run_ids) -> None:
     """Send the regrade messages (on their own, lower-priority queue). Safe to run twice."""
     from grading.tasks import regrade_run
 
+    GradeRun.objects.filter(pk__in=run_ids).update(enqueued_at=timezone.now())
     for run_id in run_ids:
         regrade_run.apply_async(args=[str(run_id)])
 
@@ -349,6 +360,12 @@ def graderun_release(*, run_id, token: uuid.UUID, reason: str) -> None:
         infra_failures=F("infra_failures") + 1,
         last_infra_error=reason[:2000],
     )
+
+
+def graderun_release_running(*, run_id, reason: str) -> None:
+    """Release whatever claim a regrade run holds (the worker lost track of its token)."""
+    release = functools.partial(graderun_release, run_id=run_id, reason=reason)
+    _release_current_claim(GradeRun, run_id, release)
 
 
 def graderun_grade(*, run_id) -> GradeRun | None:
@@ -367,7 +384,7 @@ def graderun_grade(*, run_id) -> GradeRun | None:
         return None
     run = GradeRun.objects.select_related("submission__lab").get(pk=run_id)
     release = functools.partial(graderun_release, run_id=run_id, token=token)
-    image, result = _run_checker(run.submission, release=release)
+    image, result = _run_checker(run.submission, release=release, run_key=f"graderun-{run.pk}")
     facts, outcome = _result_fields(run.submission_id, image, result)
     GradeRun.objects.filter(pk=run_id, status=GradeRun.Status.RUNNING, claim_token=token).update(
         status=outcome.pop("status"),
@@ -425,33 +442,47 @@ def graderun_apply(*, run_id) -> bool:
 
 
 def submissions_reap(*, now=None) -> list:
-    """Re-queue submissions that a worker left behind; returns their ids.
+    """Re-queue submissions and regrade runs that a worker left behind; returns their ids.
 
     Rows stuck in `running` past the hard time limit belonged to a worker that died;
     rows `queued` long after their last enqueue lost their broker message. Safe to run
     twice: re-queued rows get a fresh message and the claim grades them once.
     """
     now = now or timezone.now()
+    submissions = _requeue_left_behind(
+        Submission,
+        now=now,
+        enqueue=lambda pk: submission_enqueue(submission_id=pk),
+        status_detail="Grading was interrupted; it has been queued again.",
+    )
+    runs = _requeue_left_behind(
+        GradeRun, now=now, enqueue=lambda pk: graderuns_enqueue(run_ids=[pk])
+    )
+    return submissions + runs
+
+
+def _requeue_left_behind(model, *, now, enqueue, **requeued) -> list:
+    """Put a grading model's stuck rows back in the queue and send every lost row again."""
     stuck_before = now - timedelta(seconds=settings.GRADING_HARD_TIME_LIMIT_S)
     lost_before = now - timedelta(seconds=settings.GRADING_REQUEUE_AFTER_S)
+    running, queued = model.Status.RUNNING, model.Status.QUEUED
     stuck = list(
-        Submission.objects.filter(
-            status=Submission.Status.RUNNING, started_at__lt=stuck_before
-        ).values_list("pk", flat=True)
+        model.objects.filter(status=running, started_at__lt=stuck_before).values_list(
+            "pk", flat=True
+        )
     )
     if stuck:
-        Submission.objects.filter(pk__in=stuck, status=Submission.Status.RUNNING).update(
-            status=Submission.Status.QUEUED,
-            claim_token=None,
-            started_at=None,
-            status_detail="Grading was interrupted; it has been queued again.",
+        model.objects.filter(pk__in=stuck, status=running).update(
+            status=queued, claim_token=None, started_at=None, **requeued
         )
+    # A row committed by a process that died before sending its message has no enqueued_at.
+    never_sent = Q(enqueued_at__isnull=True, created_at__lt=lost_before)
     lost = list(
-        Submission.objects.filter(status=Submission.Status.QUEUED, enqueued_at__lt=lost_before)
+        model.objects.filter(Q(enqueued_at__lt=lost_before) | never_sent, status=queued)
         .exclude(pk__in=stuck)
         .values_list("pk", flat=True)
     )
     for pk in stuck + lost:
-        log.warning("submission %s: re-queued by the reaper", pk)
-        submission_enqueue(submission_id=pk)
+        log.warning("%s %s: re-queued by the reaper", model._meta.verbose_name, pk)
+        enqueue(pk)
     return stuck + lost

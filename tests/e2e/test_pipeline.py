@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from grading.models import Submission
 from grading.services import submission_enqueue, submissions_reap
-from tests.worker_process import wait_for
+from tests.worker_process import finished, wait_for
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
 pytestmark = [pytest.mark.docker, pytest.mark.worker]
@@ -23,15 +23,6 @@ def upload(client, lab, part):
     )
     assert response.status_code == 302, response.content[:500]
     return Submission.objects.get(pk=response["Location"].rstrip("/").rsplit("/", 1)[1])
-
-
-def finished(pk):
-    def check():
-        """the submission to finish"""
-        row = Submission.objects.get(pk=pk)
-        return row if row.is_finished() else None
-
-    return check
 
 
 def test_reference_and_variant_through_a_real_worker(

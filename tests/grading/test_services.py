@@ -196,3 +196,83 @@ def test_the_learners_seed_reaches_the_checker(scratch_lab, learner, grader_imag
     graded = submission_grade(submission_id=submission.pk)
     assert graded.seed == lab.seed_for(learner)
     assert graded.tests.get().output == str(lab.seed_for(learner))
+
+
+def test_reaper_requeues_regrade_runs_stuck_in_running_and_lost(hello_lab, learner, monkeypatch):
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from grading import services
+    from grading.models import GradeRun
+
+    sent = []
+    monkeypatch.setattr(services, "graderuns_enqueue", lambda *, run_ids: sent.extend(run_ids))
+    submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    long_ago = timezone.now() - timedelta(seconds=settings.GRADING_HARD_TIME_LIMIT_S + 5)
+    lost_at = timezone.now() - timedelta(seconds=settings.GRADING_REQUEUE_AFTER_S + 5)
+
+    def run(**fields):
+        return GradeRun.objects.create(submission=submission, batch=uuid.uuid4(), **fields)
+
+    stuck = run(status="running", started_at=long_ago, claim_token=uuid.uuid4())
+    fresh = run(status="running", started_at=timezone.now(), claim_token=uuid.uuid4())
+    lost = run(enqueued_at=lost_at)
+    waiting = run(enqueued_at=timezone.now())
+    assert set(submissions_reap()) == set(sent) == {stuck.pk, lost.pk}
+    stuck.refresh_from_db()
+    assert stuck.status == "queued" and stuck.claim_token is None and stuck.started_at is None
+    assert GradeRun.objects.get(pk=fresh.pk).status == "running"
+    assert GradeRun.objects.get(pk=waiting.pk).status == "queued"
+
+
+def test_reaper_sends_a_submission_whose_message_was_never_sent(hello_lab, learner, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from grading import services
+
+    sent = []
+    monkeypatch.setattr(
+        services, "submission_enqueue", lambda *, submission_id: sent.append(submission_id)
+    )
+    # Committed, but the process died before its on-commit hook sent the message.
+    orphan = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    assert Submission.objects.get(pk=orphan.pk).enqueued_at is None
+    assert submissions_reap() == []
+    later = timezone.now() + timedelta(seconds=settings.GRADING_REQUEUE_AFTER_S + 1)
+    assert submissions_reap(now=later) == sent == [orphan.pk]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("regrade", [False, True], ids=["submission", "regrade-run"])
+def test_soft_time_limit_gives_the_claim_back_and_the_retry_grades(
+    hello_lab, learner, grader_image, monkeypatch, regrade
+):
+    import uuid
+
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from grading.models import GradeRun
+    from grading.tasks import regrade_run
+
+    real_run = graders.run
+
+    def interrupted_once(**kwargs):
+        monkeypatch.setattr(graders, "run", real_run)
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(graders, "run", interrupted_once)
+    submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    if regrade:
+        row = GradeRun.objects.create(submission=submission, batch=uuid.uuid4())
+        outcome = regrade_run.apply(args=[str(row.pk)])
+    else:
+        row = submission
+        outcome = grade_submission.apply(args=[str(row.pk)])
+    assert outcome.state == "SUCCESS", outcome.traceback
+    row.refresh_from_db()
+    assert row.status == "graded" and row.score == 10 and row.claim_token is None
+    assert row.infra_failures == 1 and "soft time limit" in row.last_infra_error
