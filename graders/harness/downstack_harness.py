@@ -55,6 +55,8 @@ SHARED_SCRATCH = ("/tmp", "/dev/shm")
 LEARNER_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Markers an out-of-memory failure leaves in stderr (Python, C++, C library messages).
 MEMORY_MARKERS = (b"MemoryError", b"std::bad_alloc", b"Cannot allocate memory", b"out of memory")
+# Where the kernel counts this container's OOM kills (cgroup v2, then v1); gVisor has none.
+OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 # Upper bound on kill(-1) rounds when ending the learner's processes.
 SWEEP_ROUNDS = 50
 # How long to wait for output pipes to close once the program and its group are dead.
@@ -180,6 +182,7 @@ class Grader:
         limits = _learner_limits(timeout_s, memory_mb)
         uid = self.learner_uid
         overflow = threading.Event()
+        oom_kills_before = _oom_kills()
         started = time.monotonic()
         try:
             process = subprocess.Popen(
@@ -238,8 +241,17 @@ class Grader:
         code = process.returncode
         if code == -signal.SIGXCPU:
             timed_out = True  # it used up its CPU-time allowance
+        # The container's OOM killer may have ended only some of its processes (children
+        # that held the memory) while the program itself went on to exit normally.
+        oom_kills_after = _oom_kills()
+        oom_killed = (
+            oom_kills_before is not None
+            and oom_kills_after is not None
+            and oom_kills_after > oom_kills_before
+        )
         memory_exceeded = not timed_out and (
-            any(marker in stderr for marker in MEMORY_MARKERS)
+            oom_killed
+            or any(marker in stderr for marker in MEMORY_MARKERS)
             or (code in (-signal.SIGKILL, -signal.SIGSEGV) and not overflow.is_set())
         )
         return LearnerRun(
@@ -365,6 +377,21 @@ def _apply_limits(limits: list[tuple[int, int]]) -> None:
         if ceiling != resource.RLIM_INFINITY:
             value, hard = min(value, ceiling), min(hard, ceiling)
         resource.setrlimit(which, (value, hard))
+
+
+def _oom_kills() -> int | None:
+    """How many processes the kernel's OOM killer has ended in this container so far;
+    None where no counter can be read."""
+    for path in OOM_COUNTERS:
+        try:
+            text = Path(path).read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                return int(value)
+    return None
 
 
 def _kill_group(pgid: int) -> None:
