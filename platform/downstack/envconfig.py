@@ -6,6 +6,7 @@ in production fails at start-up instead of misbehaving later.
 """
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -108,3 +109,15 @@ def env_broker_url(name: str) -> str | None:
             f"{name} must be a redis://, amqp:// or filesystem:// URL, not {raw!r}"
         )
     return raw
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER from a header name such as X-Forwarded-Proto, or None."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9-]+", raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a header name such as X-Forwarded-Proto, not {raw!r}"
+        )
+    return ("HTTP_" + raw.upper().replace("-", "_"), "https")

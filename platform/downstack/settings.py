@@ -16,6 +16,7 @@ from downstack.envconfig import (
     env_database,
     env_int,
     env_list,
+    env_proxy_ssl_header,
     env_str,
 )
 
@@ -24,12 +25,26 @@ VAR_DIR = Path(env_str("DOWNSTACK_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-production")
+_DEV_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+
+# HTTPS. DEBUG is off by default, so it cannot tell a deployment from a fresh clone on
+# its own; a real SECRET_KEY can, because every deployment must set one. A deployment then
+# gets the safe defaults (HTTPS only, secure cookies, a year of HSTS), while the demo and
+# the tests, on the development key, keep serving plain HTTP on 127.0.0.1.
+_DEPLOYED = not DEBUG and SECRET_KEY != _DEV_SECRET_KEY
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _DEPLOYED)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", _DEPLOYED)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _DEPLOYED else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _DEPLOYED)
+# Asking browsers to preload HTTPS-only for the domain is hard to undo, so it is opt-in.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a TLS-terminating proxy: the header it sets to "https" (e.g. X-Forwarded-Proto).
+# Unset by default, because trusting it without such a proxy lets clients fake HTTPS.
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
