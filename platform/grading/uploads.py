@@ -5,8 +5,10 @@ sizes are counted while reading, and reading stops at the first limit crossed.
 """
 
 import io
+import lzma
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -65,7 +67,10 @@ def files_from_zip(data: bytes, rules: UploadRules) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+    except UnicodeDecodeError:  # a name flagged as UTF-8 that is not
+        raise SubmissionRejected("A file name in the zip is not valid UTF-8.") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, NotImplementedError):
+        # NotImplementedError: a header claims a zip version Python cannot read.
         raise SubmissionRejected("The upload is not a valid zip file.") from None
     if len(infos) > MAX_ZIP_ENTRIES:
         raise SubmissionRejected(
@@ -104,11 +109,15 @@ def files_from_zip(data: bytes, rules: UploadRules) -> dict[str, bytes]:
 
 def _member_name(info: zipfile.ZipInfo) -> str:
     raw = info.filename
+    if not raw:  # zipfile cuts names at NUL, so "\0..." arrives empty
+        raise SubmissionRejected("A file in the zip has no name (or one starting with NUL).")
     # Without the UTF-8 flag, Python decodes names as CP437; only plain ASCII is safe then.
     if not info.flag_bits & 0x800 and not raw.isascii():
         raise SubmissionRejected(f"A file name in the zip is not valid UTF-8: {raw!r}.")
     path = PurePosixPath(raw)
-    if raw.startswith("/") or "\\" in raw or (len(raw) > 1 and raw[1] == ":"):
+    if "\\" in raw:
+        raise SubmissionRejected(f"{raw} uses backslashes; zip paths separate folders with '/'.")
+    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
         raise SubmissionRejected(f"{raw} is an absolute path; use names relative to the zip.")
     if ".." in path.parts:
         raise SubmissionRejected(f"{raw} climbs out of its folder with '..'.")
@@ -141,11 +150,25 @@ def _read_capped(archive, info, name: str, rules: UploadRules, *, already: int) 
             while chunk := stream.read(CHUNK):
                 out += chunk
                 # The header's sizes may lie: count what really comes out.
-                if len(out) > rules.max_file_bytes or already + len(out) > rules.max_total_bytes:
+                if len(out) > rules.max_file_bytes:
                     raise SubmissionRejected(
                         f"{name} unpacks to more than the allowed size; "
                         f"files may be at most {rules.max_file_bytes:,} bytes."
                     )
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+                if already + len(out) > rules.max_total_bytes:
+                    raise SubmissionRejected(
+                        f"The files add up to more than {rules.max_total_bytes:,} bytes once "
+                        f"unpacked; a submission may be at most {rules.max_total_bytes:,}."
+                    )
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+        OSError,  # bz2: invalid data stream
+        zlib.error,
+        lzma.LZMAError,
+    ) as exc:
         raise SubmissionRejected(f"{name} cannot be unpacked: {exc}.") from None
     return bytes(out)

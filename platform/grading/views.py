@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from catalog.models import Lab
 from catalog.rendering import highlight_file
 from catalog.views import render_lab_page
-from grading.forms import SubmissionForm
+from grading.forms import UPLOAD, SubmissionForm, editor_field
 from grading.history import files_diff, score_chart
 from grading.models import Submission
 from grading.services import (
@@ -31,7 +31,12 @@ def submission_create(request, slug):
         # Refused before Django reads the body; the editor's text is still in the browser.
         form = SubmissionForm(lab=lab, texts=latest_texts(request.user, lab))
         return render_lab_page(request, lab, form, status=413, problem=too_large)
-    form = SubmissionForm(request.POST, request.FILES, lab=lab)
+    data = request.POST.copy()
+    if data.get("source") == UPLOAD:
+        # The upload form carries no editor text; a refusal must not empty the editor.
+        for name, text in latest_texts(request.user, lab).items():
+            data.setdefault(editor_field(name), text)
+    form = SubmissionForm(data, request.FILES, lab=lab)
     if form.is_valid():
         try:
             files = form.files_by_name(upload_rules(lab))
