@@ -16,6 +16,8 @@ from cohorts.models import Assignment, Cohort, Membership
 from grading.models import Submission, score_percent
 
 CHUNK = 2000
+# A spreadsheet runs a cell that starts with one of these as a formula (=cmd|...).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Echo:
@@ -23,6 +25,11 @@ class _Echo:
 
     def write(self, value: str) -> str:
         return value
+
+
+def csv_text(value: str) -> str:
+    """A text cell that a spreadsheet shows as text: a leading quote stops a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def gradebook_score(assignment: Assignment, attempts: list[tuple], policy: str) -> float | None:
@@ -49,6 +56,7 @@ def gradebook_lines(cohort: Cohort) -> Iterator[str]:
     writer = csv.writer(_Echo())
     assignments = list(cohort.assignments.select_related("lab"))
     column = {a.lab_id: i for i, a in enumerate(assignments)}
+    # Lab slugs start with a letter or digit (catalog.labfiles), so only names need care.
     yield writer.writerow(["learner", *(f"{a.lab.slug} (%)" for a in assignments)])
     attempts = (
         cohort_submissions(cohort, list(column))
@@ -67,7 +75,9 @@ def gradebook_lines(cohort: Cohort) -> Iterator[str]:
         scores = [
             gradebook_score(a, mine[i], cohort.score_policy) for i, a in enumerate(assignments)
         ]
-        yield writer.writerow([username, *("" if s is None else f"{s:.2f}" for s in scores)])
+        yield writer.writerow(
+            [csv_text(username), *("" if s is None else f"{s:.2f}" for s in scores)]
+        )
 
 
 def results_json_chunks(cohort: Cohort) -> Iterator[str]:
