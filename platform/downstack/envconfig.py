@@ -59,6 +59,11 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+# Connections outlive a request (checked before reuse): a new one per request costs a
+# PostgreSQL backend start, and for SQLite a cold page cache, every time.
+PERSISTENT = {"CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
+
+
 def env_database(name: str, default_sqlite: Path) -> dict:
     """A DATABASES entry from a URL: postgres://user:pass@host:port/db or sqlite:///path."""
     raw = os.environ.get(name)
@@ -67,6 +72,7 @@ def env_database(name: str, default_sqlite: Path) -> dict:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": default_sqlite,
             "TEST": {"NAME": default_sqlite.with_name("test.sqlite3")},
+            **PERSISTENT,
             "OPTIONS": {"timeout": 20},
         }
     url = urlsplit(raw)
@@ -84,15 +90,19 @@ def env_database(name: str, default_sqlite: Path) -> dict:
             "PASSWORD": unquote(url.password or ""),
             "HOST": url.hostname or "",
             "PORT": str(url.port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            **PERSISTENT,
             "OPTIONS": options,
         }
     if url.scheme == "sqlite":
         path = unquote(url.path)[1:]  # sqlite:///rel/path, sqlite:////abs/path
         if not path or path == "/":
             raise ImproperlyConfigured(f"{name} must name a file, e.g. sqlite:///var/db.sqlite3")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": {"timeout": 20}}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path,
+            **PERSISTENT,
+            "OPTIONS": {"timeout": 20},
+        }
     raise ImproperlyConfigured(
         f"{name} must start with postgres://, postgresql:// or sqlite://, not {url.scheme!r}"
     )
