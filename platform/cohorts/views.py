@@ -90,7 +90,7 @@ def dashboard(request, pk):
     lab_charts = [
         (
             stats,
-            charts.bar_chart(
+            charts.bar_figure(
                 stats.histogram,
                 [f"{10 * i}" for i in range(10)],
                 title=f"Best scores on {stats.lab.title}",
@@ -100,7 +100,7 @@ def dashboard(request, pk):
         )
         for stats in board.labs
     ]
-    activity_chart = charts.bar_chart(
+    activity_chart = charts.bar_figure(
         [n for _, n in board.activity],
         [day.strftime("%d %b") for day, _ in board.activity],
         title="Submissions per day",
@@ -109,7 +109,7 @@ def dashboard(request, pk):
         label_every=7,
         width=640,
     )
-    skills_chart = charts.bar_chart(
+    skills_chart = charts.bar_figure(
         [round(v, 1) for v in board.cohort_skills.values()],
         list(board.cohort_skills),
         title="Cohort mastery per skill",
@@ -155,7 +155,7 @@ def my_progress(request, pk):
         {
             "cohort": cohort,
             "rows": list(zip(assignments, mine, strict=True)),
-            "chart": charts.bar_chart(
+            "chart": charts.bar_figure(
                 [round(v, 1) for v in mastery.values()],
                 list(mastery),
                 title="Your mastery per skill",

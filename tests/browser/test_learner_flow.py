@@ -20,9 +20,10 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make host` to install Debian's chromium")
     # Playwright's sync API runs an event loop in this thread; the ORM calls made by
-    # fixtures here are still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with playwright_api.sync_playwright() as p:
+    # fixtures here are still synchronous and safe. Only while the browser is open: a
+    # later test's subprocess must not inherit it.
+    with pytest.MonkeyPatch.context() as patch, playwright_api.sync_playwright() as p:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=[
