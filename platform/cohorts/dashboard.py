@@ -15,18 +15,14 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import (
     BooleanField,
     Count,
-    DurationField,
     ExpressionWrapper,
-    F,
     Max,
-    OuterRef,
     Q,
-    Subquery,
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from cohorts.models import Assignment, Cohort, LabOpening, Membership
+from cohorts.models import Assignment, Cohort, Membership
 from grading.models import LabProgress, Submission, TestResult
 
 PASS_TOLERANCE = 1e-9
@@ -111,29 +107,25 @@ def _progress(cohort: Cohort, lab_ids, user_ids=None):
 
 def learner_cells(cohort: Cohort, assignments: list[Assignment], user_ids=None) -> dict:
     """{(user_id, lab_id): Cell}: one query, one row per learner and lab, whatever the
-    number of submissions. The time to first pass is subtracted in SQL, so that a large
-    cohort's page does not spend its time turning thousands of timestamps into objects."""
-    opened = LabOpening.objects.filter(user_id=OuterRef("user_id"), lab_id=OuterRef("lab_id"))
+    number of submissions, and no timestamps to decode (the grading write path keeps the
+    time to first pass on the row)."""
     rows = (
         _progress(cohort, [a.lab_id for a in assignments], user_ids)
-        .annotate(
-            passed=ExpressionWrapper(Q(first_pass_at__isnull=False), BooleanField()),
-            to_pass=ExpressionWrapper(
-                F("first_pass_at") - Subquery(opened.values("first_opened_at")[:1]),
-                output_field=DurationField(),
-            ),
-        )
+        .annotate(passed=ExpressionWrapper(Q(first_pass_at__isnull=False), BooleanField()))
         .values_list(
-            "user_id", "lab_id", "attempts", "best_percent", "passed", "attempts_to_pass", "to_pass"
+            "user_id",
+            "lab_id",
+            "attempts",
+            "best_percent",
+            "passed",
+            "attempts_to_pass",
+            "hours_to_pass",
         )
     )
-    cells = {}
-    for user_id, lab_id, attempts, best, passed, to_pass, time_to_pass in rows:
-        hours = None
-        if time_to_pass is not None and time_to_pass >= timedelta(0):
-            hours = time_to_pass.total_seconds() / 3600
-        cells[user_id, lab_id] = Cell(attempts, best, bool(passed), to_pass, hours)
-    return cells
+    return {
+        (user_id, lab_id): Cell(attempts, best, bool(passed), to_pass, hours)
+        for user_id, lab_id, attempts, best, passed, to_pass, hours in rows
+    }
 
 
 def last_activity(cohort: Cohort, lab_ids) -> dict[int, datetime]:

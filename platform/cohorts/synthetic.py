@@ -186,7 +186,8 @@ def cohort_synth(
                         break
                 if mine:
                     fields = progress_from_attempts(
-                        (m.pk, m.created_at, m.status, m.score, m.max_score) for m in mine
+                        ((m.pk, m.created_at, m.status, m.score, m.max_score) for m in mine),
+                        opened_at=opened,
                     )
                     progress.append(LabProgress(user=user, lab=assignment.lab, **fields))
         LabOpening.objects.bulk_create(openings, batch_size=BATCH, ignore_conflicts=True)

@@ -314,6 +314,8 @@ class LabProgress(models.Model):
     last_at = models.DateTimeField(null=True, blank=True)
     first_pass_at = models.DateTimeField(null=True, blank=True)
     attempts_to_pass = models.PositiveIntegerField(null=True, blank=True)
+    # From first opening the lab's page to the first pass; None without an opening before it.
+    hours_to_pass = models.FloatField(null=True, blank=True)
     latest_graded = models.ForeignKey(
         Submission, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -325,15 +327,16 @@ class LabProgress(models.Model):
         return f"{self.user_id} on {self.lab_id}"
 
 
-def progress_from_attempts(attempts) -> dict:
+def progress_from_attempts(attempts, *, opened_at=None) -> dict:
     """A LabProgress row's fields from (pk, created_at, status, score, max_score) tuples in
-    time order; only graded attempts count."""
+    time order (only graded attempts count) and when the learner first opened the lab."""
     fields = {
         "attempts": 0,
         "best_percent": None,
         "last_at": None,
         "first_pass_at": None,
         "attempts_to_pass": None,
+        "hours_to_pass": None,
         "latest_graded_id": None,
     }
     for pk, created_at, status, score, max_score in attempts:
@@ -347,4 +350,7 @@ def progress_from_attempts(attempts) -> dict:
         passed = max_score is not None and score is not None and score >= max_score - 1e-9
         if passed and fields["first_pass_at"] is None:
             fields["first_pass_at"], fields["attempts_to_pass"] = created_at, fields["attempts"]
+    first_pass = fields["first_pass_at"]
+    if first_pass is not None and opened_at is not None and opened_at <= first_pass:
+        fields["hours_to_pass"] = (first_pass - opened_at).total_seconds() / 3600
     return fields

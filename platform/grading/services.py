@@ -22,7 +22,7 @@ import graders
 from catalog.labfiles import read_tree
 from catalog.models import Lab
 from catalog.sandbox import sandbox_options
-from cohorts.models import Assignment
+from cohorts.models import Assignment, LabOpening
 from grading.models import (
     GradeRun,
     LabProgress,
@@ -333,8 +333,12 @@ def labprogress_refresh(*, user_id, lab_id) -> LabProgress:
         .order_by("created_at")
         .values_list("pk", "created_at", "status", "score", "max_score")
     )
+    opened = LabOpening.objects.filter(user_id=user_id, lab_id=lab_id)
+    fields = progress_from_attempts(
+        attempts, opened_at=opened.values_list("first_opened_at", flat=True).first()
+    )
     progress, _ = LabProgress.objects.update_or_create(
-        user_id=user_id, lab_id=lab_id, defaults=progress_from_attempts(attempts)
+        user_id=user_id, lab_id=lab_id, defaults=fields
     )
     return progress
 

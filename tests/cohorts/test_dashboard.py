@@ -170,10 +170,16 @@ def test_progress_counts_graded_attempts_and_the_first_pass():
         ("s4", t + timedelta(minutes=3), "graded", 10.0, 10.0),
         ("s5", t + timedelta(minutes=4), "graded", 9.0, 10.0),
     ]
-    progress = progress_from_attempts(rows)
+    progress = progress_from_attempts(rows, opened_at=t - timedelta(minutes=27))
     assert progress["attempts"] == 4 and progress["attempts_to_pass"] == 3
     assert progress["best_percent"] == 100.0 and progress["latest_graded_id"] == "s5"
     assert progress["first_pass_at"] == t + timedelta(minutes=3)
+    assert progress["hours_to_pass"] == pytest.approx(0.5)
+    # No opening, or one after the pass (a learner who submitted through the API first):
+    # no time to pass.
+    assert progress_from_attempts(rows)["hours_to_pass"] is None
+    late = progress_from_attempts(rows, opened_at=t + timedelta(hours=1))
+    assert late["hours_to_pass"] is None
 
 
 def test_chart_axes_round_up_and_the_colour_scale_darkens_with_the_score():
