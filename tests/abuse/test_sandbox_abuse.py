@@ -64,7 +64,14 @@ def refused(outcome) -> bool:
 
 
 def test_fork_bomb_runs_out_of_time_and_leaves_nothing(batch: Batch) -> None:
-    report = graded_with(batch.graded["fork_bomb"], TIME_LIMIT)
+    graded = batch.graded["fork_bomb"]
+    if batch.runtime == "runsc" and graded.oom_killed:
+        # Under gVisor the bomb's 64 processes sometimes fill the container's memory
+        # before the time limit: the sandbox ends as a whole, with its own verdict.
+        assert graded.status == "graded" and graded.score == 0 and graded.checks == {}
+        assert graded.status_detail == "Your program used more than 384 MB and was stopped."
+        return
+    report = graded_with(graded, TIME_LIMIT)
     assert report["timed_out"] is True
 
 
@@ -372,10 +379,11 @@ def test_no_sandbox_container_is_left(batch: Batch, docker_engine) -> None:
 def test_no_learner_process_or_runtime_process_is_left_on_the_host(
     batch: Batch, docker_engine
 ) -> None:
-    learner_uids = {
-        graded.report()["learner_uid"] for graded in batch.graded.values() if graded.checks
-    }
-    assert len(learner_uids) >= len(CASES) - 1  # every run had its own uid
+    # Runs that the whole sandbox's memory limit ended (under gVisor) report no uid.
+    reported = [graded.report()["learner_uid"] for graded in batch.graded.values() if graded.checks]
+    assert len(reported) >= len(CASES) - 2
+    learner_uids = set(reported)
+    assert len(learner_uids) == len(reported)  # every run had its own uid
     left = {pid: info for pid, info in host_processes().items() if info[0] in learner_uids}
     assert left == {}
     assert orphaned_runtime_processes(docker_engine) == []
