@@ -6,8 +6,8 @@ import docker.errors
 from graders.sandbox import LABEL
 
 
-def containers_with_env(client: docker.DockerClient, entry: str) -> list[dict]:
-    """The sandbox containers, running or not, whose environment holds ``entry``
+def containers_with_env(client: docker.DockerClient, *entries: str) -> list[dict]:
+    """The sandbox containers, running or not, whose environment holds one of ``entries``
     ("NAME=value"), as the engine lists them (``Id``, ``State``, ...)."""
     found = []
     for summary in client.api.containers(all=True, filters={"label": LABEL}):
@@ -15,6 +15,6 @@ def containers_with_env(client: docker.DockerClient, entry: str) -> list[dict]:
             env = client.api.inspect_container(summary["Id"])["Config"]["Env"] or []
         except docker.errors.NotFound:
             continue  # removed between listing and looking: not a leftover
-        if entry in env:
+        if any(entry in env for entry in entries):
             found.append(summary)
     return found

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import (
-    BooleanField,
     Count,
-    ExpressionWrapper,
     Max,
     Q,
 )
@@ -90,41 +88,38 @@ class Dashboard:
     cohort_skills: dict[str, float]
 
 
-def cohort_submissions(cohort: Cohort, lab_ids):
-    """The cohort's learners' counted attempts (grader errors never count) at its labs."""
-    learners = Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER)
-    return Submission.objects.filter(
-        user_id__in=learners.values("user_id"), lab_id__in=lab_ids
-    ).exclude(status=Submission.Status.ERROR)
-
-
-def _progress(cohort: Cohort, lab_ids, user_ids=None):
+def _learner_ids(cohort: Cohort, user_ids=None):
+    """The cohort's learners (optionally only some of them), as a subquery of user ids."""
     learners = Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER)
     if user_ids is not None:
         learners = learners.filter(user_id__in=user_ids)
-    return LabProgress.objects.filter(user_id__in=learners.values("user_id"), lab_id__in=lab_ids)
+    return learners.values("user_id")
+
+
+def cohort_submissions(cohort: Cohort, lab_ids):
+    """The cohort's learners' counted attempts (grader errors never count) at its labs."""
+    return Submission.objects.filter(user_id__in=_learner_ids(cohort), lab_id__in=lab_ids).exclude(
+        status=Submission.Status.ERROR
+    )
+
+
+def _progress(cohort: Cohort, lab_ids, user_ids=None):
+    """The cohort's learners' LabProgress rows at these labs."""
+    learners = _learner_ids(cohort, user_ids)
+    return LabProgress.objects.filter(user_id__in=learners, lab_id__in=lab_ids)
 
 
 def learner_cells(cohort: Cohort, assignments: list[Assignment], user_ids=None) -> dict:
     """{(user_id, lab_id): Cell}: one query, one row per learner and lab, whatever the
     number of submissions, and no timestamps to decode (the grading write path keeps the
     time to first pass on the row)."""
-    rows = (
-        _progress(cohort, [a.lab_id for a in assignments], user_ids)
-        .annotate(passed=ExpressionWrapper(Q(first_pass_at__isnull=False), BooleanField()))
-        .values_list(
-            "user_id",
-            "lab_id",
-            "attempts",
-            "best_percent",
-            "passed",
-            "attempts_to_pass",
-            "hours_to_pass",
-        )
+    rows = _progress(cohort, [a.lab_id for a in assignments], user_ids).values_list(
+        "user_id", "lab_id", "attempts", "best_percent", "attempts_to_pass", "hours_to_pass"
     )
+    # attempts_to_pass is set together with the first pass, and only then.
     return {
-        (user_id, lab_id): Cell(attempts, best, bool(passed), to_pass, hours)
-        for user_id, lab_id, attempts, best, passed, to_pass, hours in rows
+        (user_id, lab_id): Cell(attempts, best, to_pass is not None, to_pass, hours)
+        for user_id, lab_id, attempts, best, to_pass, hours in rows
     }
 
 
@@ -180,10 +175,7 @@ def risk_reasons(row: LearnerRow, assignments: list[Assignment], *, now, inactiv
 def failing_checks(cohort: Cohort, lab_ids) -> dict[int, list[dict]]:
     """Per lab, the checks that fail most often in each learner's latest graded attempt
     (what is blocking people now, not what they fixed long ago)."""
-    learners = Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER)
-    latest = LabProgress.objects.filter(
-        user_id__in=learners.values("user_id"), lab_id__in=lab_ids
-    ).values("latest_graded_id")
+    latest = _progress(cohort, lab_ids).values("latest_graded_id")
     rows = (
         TestResult.objects.filter(submission_id__in=latest)
         .values("submission__lab_id", "name", "visibility")

@@ -25,8 +25,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from graders.sandbox import LABEL
 from tests.conftest import write_lab
+from tests.sandboxes import containers_with_env
 from tests.worker_process import Worker, wait_for
 
 HERE = Path(__file__).resolve().parent
@@ -261,15 +261,8 @@ def run_batch(*, runtime: str, root: Path, labs: Path, host: HostState) -> Batch
 
 def sandbox_containers_of(engine: docker.DockerClient, submission_pks: set[str]) -> list[str]:
     """Sandbox containers, running or not, that graded one of these submissions."""
-    found = []
-    for summary in engine.api.containers(all=True, filters={"label": LABEL}):
-        try:
-            env = engine.api.inspect_container(summary["Id"])["Config"]["Env"] or []
-        except docker.errors.NotFound:
-            continue  # removed between listing and looking
-        if any(f"DOWNSTACK_SUBMISSION_ID={pk}" in env for pk in submission_pks):
-            found.append(summary["Id"])
-    return found
+    entries = (f"DOWNSTACK_SUBMISSION_ID={pk}" for pk in submission_pks)
+    return [c["Id"] for c in containers_with_env(engine, *entries)]
 
 
 def host_processes() -> dict[int, tuple[int, str]]:
