@@ -14,27 +14,57 @@ the submission, in its own session, with resource limits and a clean environment
 makes sure nothing it started outlives the call. ``emit`` prints the results document
 (the only thing a checker should print to stdout; diagnostics go to stderr).
 
+A learner program that must live longer than one call (a service answering requests,
+the nodes of a cluster) is started with ``start_learner``, which returns a
+``LearnerProcess`` to talk to over its pipes::
+
+    nodes = [g.start_learner(["python3", "node.py"], isolated=True) for _ in range(3)]
+    try:
+        for node in nodes:
+            node.send_line('{"type": "init"}')
+            reply = node.read_line(time.monotonic() + 3)  # raises LearnerProcessError
+        print(nodes[0].rss_kib(), nodes[0].cpu_time_s())  # read from /proc, not from it
+        nodes[1].pause()  # SIGSTOP to all it runs; resume() sends SIGCONT
+    finally:
+        for node in nodes:
+            node.close()  # ends it and everything it started, removes its files
+
+Every ``start_learner`` process runs under a fresh uid of its own, so processes of one
+run cannot signal or trace one another, and ``close`` ends exactly what that process
+started and nothing else. ``isolated=True`` also leaves a process no channel but its
+pipes: it runs from a read-only copy and may not create sockets (no TCP, UDP or unix
+sockets, loopback included), files, folders, links or System V / POSIX IPC objects
+(a seccomp filter the harness installs before the program starts). Both calls share one
+set of limits, one clean environment and one clean-up sweep.
+
 Outside a container (a lab author's machine, unit tests) the learner uid is unset and
 programs run as the current user, without the uid switch.
+
+The names without a leading underscore are the public API; labs use nothing else.
 
 Standard library only: this file is copied into grader images as it is.
 """
 
 from __future__ import annotations
 
+import ctypes
+import itertools
 import json
 import math
 import os
+import platform
 import resource
+import select
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -61,6 +91,12 @@ OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oo
 SWEEP_ROUNDS = 50
 # How long to wait for output pipes to close once the program and its group are dead.
 PIPE_DRAIN_S = 2.0
+# A long-lived process: the longest line read_line accepts, and how much of its stderr
+# is kept for messages (the rest is drained and dropped so it can never block on it).
+MAX_LINE_BYTES = 1 << 20
+STDERR_TAIL_BYTES = 8192
+# How long send_line waits for a process that does not read its input.
+SEND_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -153,6 +189,9 @@ class Grader:
             raise RuntimeError("DOWNSTACK_LEARNER_UID is set but the checker is not root")
         self.output = ""
         self._tests: list[_Check] = []
+        # start_learner's processes take the uids above the run's learner uid; the host
+        # draws that one at random from a range of a billion, so these are unused too.
+        self._extra_uids = itertools.count(1)
 
     # -- running the learner's program -------------------------------------------------
 
@@ -164,46 +203,31 @@ class Grader:
         timeout_s: float = 5.0,
         memory_mb: int = 256,
         extra_env: Mapping[str, str] | None = None,
+        source: Path | str | None = None,
     ) -> LearnerRun:
         """Run the learner's program in a fresh copy of the submission and wait for it.
 
-        Every process it started is gone when this returns, and its working copy and
-        any files it left in shared scratch directories are removed.
+        ``source`` runs it in a fresh copy of another folder of the checker's instead
+        (say, the learner's test beside one version of the code under test). Every
+        process it started is gone when this returns, and its working copy and any files
+        it left in shared scratch directories are removed.
         """
-        workdir = self._fresh_copy()
-        env = {
-            "PATH": LEARNER_PATH,
-            "HOME": str(workdir),
-            "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
-        env.update(extra_env or {})
-        limits = _learner_limits(timeout_s, memory_mb)
         uid = self.learner_uid
+        workdir = _fresh_copy(self._source(source), uid)
         overflow = threading.Event()
         oom_kills_before = _oom_kills()
         started = time.monotonic()
         try:
-            process = subprocess.Popen(
-                list(command),
-                cwd=workdir,
-                env=env,
+            process = _start(
+                command,
+                workdir,
+                _learner_env(workdir, extra_env),
+                uid,
+                _learner_limits(timeout_s, memory_mb),
                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                close_fds=True,
-                # Its own session and process group: the whole group can be killed, and
-                # it has no controlling terminal to reach the checker through.
-                start_new_session=True,
-                user=uid,
-                group=uid,
-                extra_groups=[] if uid is not None else None,
-                umask=0o022,  # files it writes stay readable by the checker
-                preexec_fn=lambda: _apply_limits(limits),
             )
         except OSError as exc:
-            self._clean_up(workdir, None)
+            _clean_up(workdir, None, uid)
             return LearnerRun(None, b"", str(exc).encode(), False, False, 0.0)
         assert process.stdout is not None and process.stderr is not None
         readers = [
@@ -231,7 +255,7 @@ class Grader:
             except subprocess.TimeoutExpired:
                 continue
         duration = time.monotonic() - started
-        self._clean_up(workdir, process.pid)
+        _clean_up(workdir, process.pid, uid)
         for reader in readers:
             reader.join(PIPE_DRAIN_S)
         process.stdout.close()
@@ -264,42 +288,40 @@ class Grader:
             output_truncated=overflow.is_set(),
         )
 
-    def _fresh_copy(self) -> Path:
-        workdir = Path(tempfile.mkdtemp(prefix="learner-"))
-        if self.submission_dir.is_dir():
-            shutil.copytree(self.submission_dir, workdir, dirs_exist_ok=True, symlinks=False)
-        # copytree copied the submission folder's mode; the checker must still be able to
-        # enter the copy once the learner owns it (it has no DAC override capability).
-        workdir.chmod(0o755)
-        if self.learner_uid is not None:
-            # Deepest first: a folder handed over early could lock the checker out of
-            # the files below it.
-            for path in reversed([workdir, *workdir.rglob("*")]):
-                os.chown(path, self.learner_uid, self.learner_uid, follow_symlinks=False)
-        return workdir
+    def start_learner(
+        self,
+        command: Sequence[str],
+        *,
+        cpu_s: float = 30.0,
+        memory_mb: int = 256,
+        processes: int = LEARNER_PROCESSES,
+        extra_env: Mapping[str, str] | None = None,
+        source: Path | str | None = None,
+        isolated: bool = False,
+    ) -> LearnerProcess:
+        """Start a long-lived learner program under a fresh uid of its own; see the module
+        docstring. Nothing is waited for: talk to it with the returned process's methods
+        and always ``close()`` it.
 
-    def _clean_up(self, workdir: Path, pgid: int | None) -> None:
-        if pgid is not None:
-            _kill_group(pgid)
-        if self.learner_uid is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-            return
-        # As the learner uid, in a child: kill(-1) then reaches exactly the processes that
-        # uid owns (including any that left the process group with setsid), and removing
-        # its files needs no extra capability for the checker.
-        child = os.fork()
-        if child == 0:
-            code = 1
-            try:
-                os.setgroups([])
-                os.setgid(self.learner_uid)
-                os.setuid(self.learner_uid)
-                if os.getuid() != 0:  # never kill(-1) with root's reach
-                    _sweep_learner(workdir, self.learner_uid)
-                    code = 0
-            finally:
-                os._exit(code)
-        os.waitpid(child, 0)
+        ``cpu_s`` is its CPU-time allowance (SIGXCPU past it), ``processes`` how many
+        processes its uid may have at once. Its working folder is a fresh copy of the
+        submission (or of ``source``), its own to change; with ``isolated`` it is a
+        read-only copy and the process can reach nothing but its pipes.
+
+        Raises LearnerProcessError when the program cannot be started (no such command).
+        """
+        uid = None if self.learner_uid is None else self.learner_uid + next(self._extra_uids)
+        return LearnerProcess(
+            command,
+            source=self._source(source),
+            uid=uid,
+            env=extra_env,
+            limits=_learner_limits(cpu_s, memory_mb, processes=processes),
+            isolated=isolated,
+        )
+
+    def _source(self, source: Path | str | None) -> Path:
+        return self.submission_dir if source is None else Path(source).resolve()
 
     # -- reporting ------------------------------------------------------------------------
 
@@ -355,12 +377,418 @@ class Grader:
             return None
 
 
-def _learner_limits(timeout_s: float, memory_mb: int) -> list[tuple[int, int]]:
+class LearnerProcessError(Exception):
+    """A long-lived learner process failed: it exited, hung, or broke the line protocol.
+
+    The message is written for the learner ("did not answer within 3 s", "exited with
+    code 1", with the end of its stderr); a learner's failure is a verdict, not a fault.
+    """
+
+
+class LearnerProcess:
+    """A learner program started by ``Grader.start_learner``; see the module docstring.
+
+    The checker talks to it line by line over its stdin and stdout; its stderr is drained
+    in the background and its end kept for messages. Measurements (``rss_kib``,
+    ``cpu_time_s``) come from /proc, outside the learner's reach.
+    """
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        *,
+        source: Path,
+        uid: int | None,
+        env: Mapping[str, str] | None,
+        limits: list[tuple[int, int]],
+        isolated: bool,
+    ) -> None:
+        self.uid = uid
+        self.isolated = isolated
+        self.workdir = _fresh_copy(source, None if isolated else uid)
+        self._closed = False
+        self._buffer = bytearray()
+        self._stderr_tail = bytearray()
+        seccomp = _IsolationFilter() if isolated else None
+        try:
+            self._process = _start(
+                command,
+                self.workdir,
+                _learner_env(self.workdir, env),
+                uid,
+                limits,
+                stdin=subprocess.PIPE,
+                seccomp=seccomp,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            _clean_up(self.workdir, None, uid)
+            if isinstance(exc, subprocess.SubprocessError):
+                # preexec_fn failed: the sandbox cannot isolate, a fault of the platform.
+                raise RuntimeError(f"could not isolate the learner's process: {exc}") from exc
+            raise LearnerProcessError(f"could not be started: {exc.strerror or exc}") from None
+        assert self._process.stdin and self._process.stdout and self._process.stderr
+        self.pid = self._process.pid
+        self._stdin = self._process.stdin.fileno()
+        self._stdout = self._process.stdout.fileno()
+        os.set_blocking(self._stdin, False)
+        self._drain = threading.Thread(target=self._keep_stderr_tail, daemon=True)
+        self._drain.start()
+
+    def __enter__(self) -> LearnerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- talking to it -----------------------------------------------------------------
+
+    def send_line(self, line: str | bytes, *, timeout_s: float = SEND_TIMEOUT_S) -> None:
+        """Write one line (a newline is added) to its stdin."""
+        data = (line.encode() if isinstance(line, str) else line) + b"\n"
+        deadline = time.monotonic() + timeout_s
+        while data:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LearnerProcessError(f"stopped reading its input for {timeout_s:g} s")
+            try:
+                _, writable, _ = select.select([], [self._stdin], [], remaining)
+                if writable:
+                    data = data[os.write(self._stdin, data) :]
+            except BlockingIOError:
+                continue
+            except OSError:
+                raise LearnerProcessError(self._died("stopped reading its input")) from None
+
+    def read_line(self, deadline: float, *, max_bytes: int = MAX_LINE_BYTES) -> str:
+        """The next line it wrote to stdout, without the newline; ``deadline`` is a
+        ``time.monotonic()`` value. Raises LearnerProcessError when it has not answered
+        by then, exits, or writes a line longer than ``max_bytes``."""
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[:end])
+                del self._buffer[: end + 1]
+                return line.decode(errors="replace")
+            if len(self._buffer) > max_bytes:
+                raise LearnerProcessError(f"wrote a line longer than {max_bytes:,} bytes")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LearnerProcessError("did not answer in time")
+            ready, _, _ = select.select([self._stdout], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(self._stdout, 1 << 16)
+            if not chunk:
+                raise LearnerProcessError(self._died("exited"))
+            self._buffer += chunk
+
+    def stderr_tail(self, lines: int = 8) -> str:
+        """The last lines it wrote to stderr, for messages to the learner."""
+        text = bytes(self._stderr_tail).decode(errors="replace").strip()
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- observing and controlling it --------------------------------------------------
+
+    def poll(self) -> int | None:
+        """Its exit code (negative: killed by that signal), None while it runs."""
+        return self._process.poll()
+
+    def rss_kib(self) -> int | None:
+        """Its resident memory from /proc, None once it has exited."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return None
+        for row in status.splitlines():
+            if row.startswith("VmRSS:"):
+                return int(row.split()[1])
+        return None  # a zombie has no memory left to report
+
+    def cpu_time_s(self) -> float | None:
+        """User plus system CPU time it and its waited-for children used, from /proc."""
+        try:
+            stat_line = Path(f"/proc/{self.pid}/stat").read_text()
+        except OSError:
+            return None
+        # The command name (field 2) may hold spaces and parentheses; fields follow the last ')'.
+        fields = stat_line[stat_line.rindex(")") + 2 :].split()
+        ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def pause(self) -> None:
+        """Stop it and everything it started (SIGSTOP), as a long GC pause or a frozen VM."""
+        self._signal_all(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let it go on after ``pause`` (SIGCONT)."""
+        self._signal_all(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """End it and everything it started at once (SIGKILL); ``close`` still cleans up."""
+        self._signal_all(signal.SIGKILL)
+
+    def wait(self, timeout_s: float) -> int | None:
+        """Wait up to ``timeout_s`` for it to exit; its exit code, None if it still runs."""
+        try:
+            return self._process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        """End it and everything it started, and nothing else; remove its files. Safe to
+        call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._signal_all(signal.SIGCONT)  # a paused process must be able to die
+        _clean_up(self.workdir, self.pid, self.uid)
+        self.wait(5.0)  # the sweep has killed it; reap it
+        self._drain.join(PIPE_DRAIN_S)
+        for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass  # the pipe's far end is already gone
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _signal_all(self, signum: int) -> None:
+        if self.uid is None:
+            _kill_group(self.pid, signum)
+        else:
+            # Its uid is its own, so every process of that uid is one it started, even
+            # those that left its process group.
+            _as_uid(self.uid, lambda: _signal_every_process(signum))
+
+    def _died(self, what: str) -> str:
+        code = self.wait(1.0)
+        tail = self.stderr_tail(6)
+        exit_text = f" with code {code}" if code is not None else ""
+        if code == -signal.SIGXCPU:
+            exit_text = " after using up its CPU time"
+        return f"{what}{exit_text}" + (f"; the end of its stderr:\n{tail}" if tail else "")
+
+    def _keep_stderr_tail(self) -> None:
+        assert self._process.stderr is not None
+        fd = self._process.stderr.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self._stderr_tail += chunk
+            del self._stderr_tail[:-STDERR_TAIL_BYTES]
+
+
+def _learner_env(workdir: Path, extra_env: Mapping[str, str] | None) -> dict[str, str]:
+    env = {
+        "PATH": LEARNER_PATH,
+        "HOME": str(workdir),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(extra_env or {})
+    return env
+
+
+def _start(
+    command: Sequence[str],
+    workdir: Path,
+    env: Mapping[str, str],
+    uid: int | None,
+    limits: list[tuple[int, int]],
+    *,
+    stdin: int,
+    seccomp: _IsolationFilter | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a learner program: its uid with no extra groups, its own session, limits."""
+
+    def prepare() -> None:  # runs in the child after the uid switch, before exec
+        _apply_limits(limits)
+        if seccomp is not None:
+            seccomp.install()
+
+    return subprocess.Popen(
+        list(command),
+        cwd=workdir,
+        env=dict(env),
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        close_fds=True,
+        # Its own session and process group: the whole group can be killed, and it has
+        # no controlling terminal to reach the checker through.
+        start_new_session=True,
+        user=uid,
+        group=uid,
+        extra_groups=[] if uid is not None else None,
+        umask=0o022,  # files it writes stay readable by the checker
+        preexec_fn=prepare,
+    )
+
+
+def _fresh_copy(source: Path, owner: int | None) -> Path:
+    """A new folder with a copy of `source`, owned by `owner` (None: the checker's, and
+    then read-only to everyone else)."""
+    workdir = Path(tempfile.mkdtemp(prefix="learner-"))
+    if source.is_dir():
+        shutil.copytree(source, workdir, dirs_exist_ok=True, symlinks=False)
+    # copytree copied the source's modes, and the checker's own folders are closed to
+    # everyone else; the learner must read the copy, and the checker (root without a DAC
+    # override) must still walk it once the learner owns it.
+    for path in [workdir, *workdir.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o755)
+        else:
+            path.chmod(0o755 if path.stat().st_mode & 0o100 else 0o644)
+    if owner is not None:
+        # Deepest first: a folder handed over early could lock the checker out of the
+        # files below it.
+        for path in reversed([workdir, *workdir.rglob("*")]):
+            os.chown(path, owner, owner, follow_symlinks=False)
+    return workdir
+
+
+def _clean_up(workdir: Path, pgid: int | None, uid: int | None) -> None:
+    """End the learner's processes and remove its files: its copy and its scratch."""
+    if pgid is not None:
+        _kill_group(pgid)
+    if uid is not None:
+        # As the learner uid: kill(-1) then reaches exactly the processes that uid owns
+        # (including any that left the process group with setsid), and removing its
+        # files needs no extra capability for the checker.
+        _as_uid(uid, lambda: _sweep_learner(workdir, uid))
+    shutil.rmtree(workdir, ignore_errors=True)  # what the checker itself owns
+
+
+def _as_uid(uid: int, action: Callable[[], None]) -> None:
+    """Run `action` in a child that has become `uid` (never with root's reach)."""
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            if os.getuid() != 0:
+                action()
+                code = 0
+        finally:
+            os._exit(code)
+    os.waitpid(child, 0)
+
+
+def _signal_every_process(signum: int) -> None:
+    try:
+        os.kill(-1, signum)  # every process this uid may signal, except the caller
+    except ProcessLookupError:
+        pass
+
+
+class _IsolationFilter:
+    """A seccomp filter that leaves a process only the pipes it was given.
+
+    It refuses (EPERM) the calls that open a channel to another process: sockets of any
+    family, creating files, folders, device nodes, links or renames (open with O_CREAT
+    included), System V and POSIX IPC objects, kernel keys, io_uring (whose requests
+    would bypass the filter) and perf events. A process of another architecture's system
+    call table (32-bit calls on x86-64) is killed. Built in the parent; ``install`` only
+    makes two prctl calls, so the child does no allocation between fork and exec.
+    """
+
+    # Per architecture: seccomp's audit id, the open-like calls and where their flags
+    # are, and the calls refused outright.
+    TABLES = {
+        "x86_64": (
+            0xC000003E,
+            {2: 1, 257: 2},  # open(path, flags), openat(dirfd, path, flags)
+            (41, 53, 85, 83, 258, 133, 259, 86, 265, 88, 266, 82, 264, 316, 437)
+            + (29, 64, 68, 240, 248, 249, 250, 425, 298),
+        ),
+        "aarch64": (
+            0xC00000B7,
+            {56: 2},  # openat
+            (198, 199, 34, 33, 37, 36, 38, 276, 437)
+            + (194, 190, 186, 180, 217, 218, 219, 425, 241),
+        ),
+    }
+    O_CREAT = 0o100
+    X32_BIT = 0x40000000
+
+    def __init__(self) -> None:
+        machine = platform.machine()
+        if machine not in self.TABLES:
+            raise RuntimeError(f"isolated learner processes are not supported on {machine}")
+        arch, opens, refused = self.TABLES[machine]
+        program = self._program(arch, opens, refused, check_x32=machine == "x86_64")
+        self._filter = ctypes.create_string_buffer(b"".join(program))
+        self._fprog = ctypes.create_string_buffer(
+            struct.pack("HL", len(program), ctypes.addressof(self._filter))
+        )
+        self._prctl = ctypes.CDLL(None, use_errno=True).prctl
+        # The kernel wants the unused arguments to be zero, so all five are passed.
+        self._prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+        self._prctl.restype = ctypes.c_int
+
+    def install(self) -> None:
+        if self._prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+        # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        if self._prctl(22, 2, ctypes.addressof(self._fprog), 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
+
+    @classmethod
+    def _program(
+        cls, arch: int, opens: Mapping[int, int], refused: Sequence[int], *, check_x32: bool
+    ) -> list[bytes]:
+        load, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+        allow, deny, kill = 0x7FFF0000, 0x00050000 | 1, 0x80000000  # ERRNO(EPERM)
+        # Instructions as (code, jump-if-true label, jump-if-false label, k); labels are
+        # resolved to the relative offsets BPF wants once the layout is known.
+        body: list[tuple[int, str | None, str | None, int]] = [
+            (load, None, None, 4),  # seccomp_data.arch
+            (jeq, None, "kill", arch),
+            (load, None, None, 0),  # seccomp_data.nr
+        ]
+        if check_x32:
+            body.append((jge, "deny", None, cls.X32_BIT))
+        for number in opens:
+            body.append((jeq, f"open{number}", None, number))
+        for number in refused:
+            body.append((jeq, "deny", None, number))
+        body.append((ret, None, None, allow))
+        labels: dict[str, int] = {}
+        for number, flags_arg in opens.items():
+            labels[f"open{number}"] = len(body)
+            # Low 32 bits of argument `flags_arg` (seccomp_data.args, little-endian).
+            body.append((load, None, None, 16 + 8 * flags_arg))
+            body.append((jset, "deny", None, cls.O_CREAT))
+            body.append((ret, None, None, allow))
+        labels["deny"] = len(body)
+        body.append((ret, None, None, deny))
+        labels["kill"] = len(body)
+        body.append((ret, None, None, kill))
+
+        def offset(at: int, label: str | None) -> int:
+            return 0 if label is None else labels[label] - at - 1
+
+        return [
+            struct.pack("HBBI", code, offset(i, true), offset(i, false), k)
+            for i, (code, true, false, k) in enumerate(body)
+        ]
+
+
+def _learner_limits(
+    timeout_s: float, memory_mb: int, *, processes: int = LEARNER_PROCESSES
+) -> list[tuple[int, int]]:
     cpu = math.ceil(timeout_s) + 1
     return [
         (resource.RLIMIT_AS, memory_mb << 20),
         (resource.RLIMIT_CPU, cpu),
-        (resource.RLIMIT_NPROC, LEARNER_PROCESSES),
+        (resource.RLIMIT_NPROC, processes),
         (resource.RLIMIT_FSIZE, LEARNER_FILE_BYTES),
         (resource.RLIMIT_NOFILE, LEARNER_OPEN_FILES),
         (resource.RLIMIT_CORE, 0),
@@ -394,9 +822,9 @@ def _oom_kills() -> int | None:
     return None
 
 
-def _kill_group(pgid: int) -> None:
+def _kill_group(pgid: int, signum: int = signal.SIGKILL) -> None:
     try:
-        os.killpg(pgid, signal.SIGKILL)
+        os.killpg(pgid, signum)
     except (ProcessLookupError, PermissionError):
         pass  # already gone
 

@@ -155,3 +155,118 @@ def test_learner_uid_without_root_is_refused() -> None:
 def test_learner_uid_zero_is_refused() -> None:
     with pytest.raises(RuntimeError, match="must not run as root"):
         harness.Grader(environ={"DOWNSTACK_LEARNER_UID": "0"})
+
+
+# -- long-lived processes (start_learner) ----------------------------------------------
+
+ECHO = "import sys\nfor line in sys.stdin:\n    print(line.strip().upper(), flush=True)\n"
+
+
+def _state(pid: int) -> str:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2]
+
+
+def _wait_for(condition, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_long_lived_process_answers_line_by_line(grader, submission) -> None:
+    (submission / "echo.py").write_text(ECHO)
+    with grader.start_learner([sys.executable, "echo.py"]) as process:
+        for word in ("one", "two", "three"):
+            process.send_line(word)
+            assert process.read_line(time.monotonic() + 10) == word.upper()
+        assert process.rss_kib() and process.rss_kib() > 1000
+        assert process.cpu_time_s() is not None
+        workdir = process.workdir
+        assert workdir.is_dir() and workdir != submission
+    assert process.poll() is not None
+    assert not workdir.exists()
+
+
+def test_read_line_raises_at_its_deadline_for_a_silent_process(grader) -> None:
+    with grader.start_learner([sys.executable, "-c", "import time; time.sleep(60)"]) as process:
+        with pytest.raises(harness.LearnerProcessError, match="did not answer in time"):
+            process.read_line(time.monotonic() + 0.2)
+
+
+def test_an_exited_process_is_reported_with_its_code_and_stderr(grader) -> None:
+    code = "import sys; print('boom', file=sys.stderr); sys.exit(3)"
+    with grader.start_learner([sys.executable, "-c", code]) as process:
+        with pytest.raises(harness.LearnerProcessError, match=r"exited with code 3(.|\n)*boom"):
+            process.read_line(time.monotonic() + 10)
+
+
+def test_a_line_past_the_limit_is_refused(grader) -> None:
+    code = "import sys; sys.stdout.write('x' * 100000); sys.stdout.flush(); input()"
+    with grader.start_learner([sys.executable, "-c", code]) as process:
+        with pytest.raises(harness.LearnerProcessError, match="longer than 1,000 bytes"):
+            process.read_line(time.monotonic() + 10, max_bytes=1000)
+
+
+def test_a_missing_program_cannot_be_started(grader) -> None:
+    with pytest.raises(harness.LearnerProcessError, match="could not be started"):
+        grader.start_learner(["no-such-program-here"])
+
+
+def test_pause_stops_the_process_and_resume_lets_it_go_on(grader, submission) -> None:
+    (submission / "echo.py").write_text(ECHO)
+    with grader.start_learner([sys.executable, "echo.py"]) as process:
+        process.pause()
+        assert _wait_for(lambda: _state(process.pid) == "T")
+        process.resume()
+        assert _wait_for(lambda: _state(process.pid) != "T")
+        process.send_line("still here")
+        assert process.read_line(time.monotonic() + 10) == "STILL HERE"
+
+
+def test_close_ends_a_paused_process_and_kill_ends_it_at_once(grader, submission) -> None:
+    (submission / "echo.py").write_text(ECHO)
+    paused = grader.start_learner([sys.executable, "echo.py"])
+    paused.pause()
+    paused.close()
+    paused.close()  # safe twice
+    assert paused.poll() is not None
+    killed = grader.start_learner([sys.executable, "echo.py"])
+    killed.kill()
+    assert killed.wait(10) == -9
+    killed.close()
+
+
+def test_an_isolated_process_cannot_open_sockets_or_create_files(grader, tmp_path) -> None:
+    probe = (
+        "import os, socket\n"
+        "def attempt(action):\n"
+        "    try:\n"
+        "        action()\n"
+        "        return 'allowed'\n"
+        "    except PermissionError:\n"
+        "        return 'refused'\n"
+        f"target = {str(tmp_path / 'made')!r}\n"
+        "print(attempt(socket.socket), attempt(lambda: socket.socket(socket.AF_UNIX)),\n"
+        "      attempt(lambda: open(target + '1', 'w')), attempt(lambda: os.mkdir(target + '2')),\n"
+        "      attempt(lambda: os.symlink('/etc', target + '3')),\n"
+        "      attempt(lambda: open('main.py').read()),\n"
+        "      flush=True)\n"
+        "input()\n"
+    )
+    with grader.start_learner([sys.executable, "-c", probe], isolated=True) as process:
+        answer = process.read_line(time.monotonic() + 10)
+    assert answer == "refused refused refused refused refused allowed"
+    assert not list(tmp_path.glob("made*"))
+    with grader.start_learner([sys.executable, "-c", probe]) as process:
+        assert process.read_line(time.monotonic() + 10).startswith("allowed allowed allowed")
+
+
+def test_run_learner_can_run_in_a_copy_of_another_folder(grader, tmp_path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "main.py").write_text("print('from the other folder')\n")
+    run = grader.run_learner([sys.executable, "main.py"], source=other)
+    assert run.stdout == b"from the other folder\n"
