@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from graders.marks import full_marks_floor, score_tolerance
+
 MAX_TESTS = 500
 MAX_NAME_CHARS = 200
 MAX_OUTPUT_BYTES = 64 * 1024
@@ -171,13 +173,13 @@ def _parse_test(entry: object, index: int, default_visibility: str) -> TestOutco
             raise ResultsError(f"{where}: {key} is missing")
     max_score = _number(entry["max_score"], f"{where}: max_score")
     score = _within(_number(entry["score"], f"{where}: score"), max_score, where)
-    tolerance = _tolerance(max_score)
+    # Not is_full_marks: a check worth 0 points has nothing to miss, so it passes.
     status = _choice(
         entry,
         "status",
         STATUSES,
         where,
-        "passed" if abs(score - max_score) <= tolerance else "failed",
+        "passed" if score >= full_marks_floor(max_score) else "failed",
     )
     return TestOutcome(
         name=name,
@@ -228,13 +230,9 @@ def _number(value: object, where: str) -> float:
     return number
 
 
-def _tolerance(max_score: float) -> float:
-    # Checkers add up floats (0.1 + 0.2); a rounding error is not a contract breach.
-    return 1e-6 * max(1.0, max_score)
-
-
 def _within(score: float, max_score: float, where: str) -> float:
-    if score > max_score + _tolerance(max_score):
+    # Checkers add up floats (0.1 + 0.2); a rounding error is not a contract breach.
+    if score > max_score + score_tolerance(max_score):
         raise ResultsError(f"{where}: score {score:g} exceeds max_score {max_score:g}")
     return min(score, max_score)
 

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from catalog.marks import full_marks_q
+
 
 class LabQuerySet(models.QuerySet):
     def active(self):
@@ -25,7 +27,7 @@ class LabQuerySet(models.QuerySet):
             ),
             my_best=models.Subquery(graded.order_by("-score").values("score")[:1]),
             my_best_max=models.Subquery(graded.order_by("-score").values("max_score")[:1]),
-            my_passed=models.Exists(graded.filter(score__gte=models.F("max_score"))),
+            my_passed=models.Exists(graded.filter(full_marks_q())),
         )
 
 

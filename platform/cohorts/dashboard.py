@@ -23,7 +23,6 @@ from django.utils import timezone
 from cohorts.models import Assignment, Cohort, Membership
 from grading.models import LabProgress, Submission, TestResult
 
-PASS_TOLERANCE = 1e-9
 # "Many attempts without progress": this many attempts at a lab, still not passed.
 STUCK_ATTEMPTS = 8
 # "Behind": this many labs past their due date and not passed (one alone is common).

@@ -8,6 +8,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from graders import is_full_marks
+
 
 def check_visible_to_learner(visibility: str, *, due_at=None, now=None) -> bool:
     """Whether a learner may read a check's name and output.
@@ -112,12 +114,7 @@ class Submission(models.Model):
         return self.status in (self.Status.GRADED, self.Status.ERROR)
 
     def passed(self) -> bool:
-        return (
-            self.status == self.Status.GRADED
-            and self.max_score is not None
-            and self.score is not None
-            and self.score >= self.max_score - 1e-9
-        )
+        return self.status == self.Status.GRADED and is_full_marks(self.score, self.max_score)
 
     def feedback_html(self) -> str:
         """The checker's summary is markdown; rendered with raw HTML disabled."""
@@ -347,8 +344,7 @@ def progress_from_attempts(attempts, *, opened_at=None) -> dict:
         if fields["best_percent"] is None or percent > fields["best_percent"]:
             fields["best_percent"] = percent
         fields["last_at"], fields["latest_graded_id"] = created_at, pk
-        passed = max_score is not None and score is not None and score >= max_score - 1e-9
-        if passed and fields["first_pass_at"] is None:
+        if is_full_marks(score, max_score) and fields["first_pass_at"] is None:
             fields["first_pass_at"], fields["attempts_to_pass"] = created_at, fields["attempts"]
     first_pass = fields["first_pass_at"]
     if first_pass is not None and opened_at is not None and opened_at <= first_pass:
