@@ -2,6 +2,13 @@
 
 This module knows the lab format and nothing about the database: `load_lab` turns a
 folder into a frozen LabSpec or raises LabFormatError naming the file and the field.
+
+Nothing is copied between a lab's parts. The checker receives grader/ plus the starter
+or solution files that `[grader] include` names, under the same paths
+(``include = ["starter/simulate.py"]`` puts ``starter/simulate.py`` beside check.py),
+assembled by `checker_files`. A variant declares its base (``base = "starter"`` or
+``"solution"``) and holds only the files it changes; a variant file identical to its
+base's is refused, so copies cannot creep back.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ SUBMIT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 DIFFICULTIES = ("intro", "intermediate", "advanced")
 RUNTIMES = ("runc", "runsc")
 MAX_TIMEOUT_S = 600
+# What a variant is laid over, and what `[grader] include` may take files from.
+BASES = ("starter", "solution")
 
 
 class LabFormatError(Exception):
@@ -36,6 +45,7 @@ class Expectation:
     min_score: float
     max_score: float
     description: str
+    base: str = "starter"  # the files a variant is laid over (the starter's is itself)
 
 
 @dataclass(frozen=True)
@@ -63,10 +73,43 @@ class LabSpec:
     starter: Expectation
     variants: tuple[Expectation, ...]
     content_hash: str
+    include: tuple[str, ...] = ()
 
     def files(self, part: str) -> dict[str, bytes]:
         """Every file under starter/, solution/, grader/ or variants/<name>/, by relative path."""
         return read_tree(self.path / part)
+
+    def checker_files(self) -> dict[str, bytes]:
+        """What the checker receives: grader/ and the included starter or solution files."""
+        return checker_files(self.path, self.include)
+
+    def submitted_files(self, base: str) -> dict[str, bytes]:
+        """The files a learner would submit from starter/ or solution/ (the `submit` names)."""
+        files = self.files(base)
+        return {name: files[name] for name in self.submit if name in files}
+
+    def variant_files(self, variant: Expectation) -> dict[str, bytes]:
+        """A variant as it is submitted: its base's submitted files with its own laid over."""
+        files = self.submitted_files(variant.base)
+        files.update(self.files(f"variants/{variant.name}"))
+        return files
+
+
+def checker_files(path: Path, include: tuple[str, ...] | list[str]) -> dict[str, bytes]:
+    """grader/ of the lab at `path`, plus each included file or folder under its own path.
+
+    The one place a checker's files are assembled: grading, `labs check` and
+    `labs grade` all come here, so what a checker is tried with is what it grades with.
+    """
+    files = read_tree(path / "grader")
+    for entry in include:
+        source = path / entry
+        if source.is_dir():
+            for name, data in read_tree(source).items():
+                files[f"{entry}/{name}"] = data
+        else:
+            files[entry] = source.read_bytes()
+    return files
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
@@ -146,7 +189,9 @@ def _kind_name(kind) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def _expectation(fields: _Fields, name: str, default_range: tuple[float, float] | None):
+def _expectation(
+    fields: _Fields, name: str, default_range: tuple[float, float] | None, base: str = "starter"
+):
     low = fields.number("min_score", None, low=0, high=1e6, integer=False)
     high = fields.number("max_score", None, low=0, high=1e6, integer=False)
     if low is None or high is None:
@@ -156,8 +201,49 @@ def _expectation(fields: _Fields, name: str, default_range: tuple[float, float] 
         high = default_range[1] if high is None else high
     if low > high:
         raise fields._fail("min_score", f"{low:g} is above max_score {high:g}")
-    fields.reject_unknown({"min_score", "max_score", "description"})
-    return Expectation(name, float(low), float(high), fields.text("description", "", max_len=500))
+    known = {"min_score", "max_score", "description"} | ({"base"} if name != "starter" else set())
+    fields.reject_unknown(known)
+    return Expectation(
+        name, float(low), float(high), fields.text("description", "", max_len=500), base
+    )
+
+
+def _include(grader: _Fields, path: Path) -> tuple[str, ...]:
+    """`[grader] include`: starter or solution files or folders the checker also gets."""
+    entries = grader.strings("include", [])
+    for entry in entries:
+        parts = entry.split("/")
+        if parts[0] not in BASES or len(parts) < 2 or any(p in ("", ".", "..") for p in parts):
+            raise grader._fail("include", f"{entry!r} must be a path under starter/ or solution/")
+        if not (path / entry).exists():
+            raise LabFormatError(path / entry, "grader.include", "file or folder is missing")
+    for base in BASES:
+        if (path / "grader" / base).exists():
+            raise LabFormatError(
+                path / "grader" / base,
+                "grader.include",
+                f"grader/{base} would clash with included {base}/ files; rename it",
+            )
+    return entries
+
+
+def _variant_files_problem(path: Path, variant: Expectation, submit: tuple[str, ...]) -> None:
+    """A variant holds only files a learner can submit, and only ones that differ."""
+    folder = path / "variants" / variant.name
+    for name, data in read_tree(folder).items():
+        if name not in submit:
+            raise LabFormatError(
+                folder / name,
+                f"variants.{variant.name}",
+                f"{name} is not a file this lab takes (submit = {list(submit)})",
+            )
+        base_file = path / variant.base / name
+        if base_file.is_file() and base_file.read_bytes() == data:
+            raise LabFormatError(
+                folder / name,
+                f"variants.{variant.name}",
+                f"is identical to {variant.base}/{name}; delete it, the base provides it",
+            )
 
 
 def load_lab(path: Path) -> LabSpec:
@@ -197,7 +283,7 @@ def load_lab(path: Path) -> LabSpec:
         raise top._fail("submit", "must name at least one file")
 
     grader = top.table_of("grader")
-    grader.reject_unknown({"image", "command", "runtime", "seeded", "check_seed"})
+    grader.reject_unknown({"image", "command", "runtime", "seeded", "check_seed", "include"})
     runtime = grader.text("runtime", None)
     if runtime is not None and runtime not in RUNTIMES:
         raise grader._fail("runtime", f"must be one of {', '.join(RUNTIMES)}")
@@ -238,7 +324,12 @@ def load_lab(path: Path) -> LabSpec:
         if not isinstance(variants_table[name], dict):
             raise top._fail(f"variants.{name}", "must be a table")
         sub = _Fields(toml_path, variants_table[name], f"variants.{name}.")
-        variants.append(_expectation(sub, name, None))
+        base = sub.text("base")
+        if base not in BASES:
+            raise sub._fail("base", f"must be one of {', '.join(BASES)}, not {base!r}")
+        variant = _expectation(sub, name, None, base)
+        _variant_files_problem(path, variant, submit)
+        variants.append(variant)
     for name in sorted(on_disk - set(variants_table)):
         raise LabFormatError(variants_dir / name, f"variants.{name}", "is not declared in lab.toml")
 
@@ -266,6 +357,7 @@ def load_lab(path: Path) -> LabSpec:
         starter=starter,
         variants=tuple(variants),
         content_hash=tree_hash(path),
+        include=_include(grader, path),
     )
 
 

@@ -46,6 +46,8 @@ class Lab(models.Model):
     submit_files = models.JSONField(default=list)
     image = models.CharField(max_length=200)
     command = models.JSONField(default=list)
+    # Starter or solution paths the checker also receives (lab.toml's [grader] include).
+    grader_include = models.JSONField(default=list, blank=True)
     runtime = models.CharField(max_length=16, blank=True)
     # A seeded lab gives each learner their own data (trace, history, profile).
     seeded = models.BooleanField(default=False)

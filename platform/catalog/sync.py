@@ -29,6 +29,7 @@ def _fields(spec: LabSpec) -> dict:
         "submit_files": list(spec.submit),
         "image": spec.image,
         "command": list(spec.command),
+        "grader_include": list(spec.include),
         "runtime": spec.runtime or "",
         "seeded": spec.seeded,
         "timeout_s": spec.timeout_s,

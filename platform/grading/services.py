@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 import graders
-from catalog.labfiles import read_tree
+from catalog.labfiles import checker_files
 from catalog.models import Lab
 from catalog.sandbox import sandbox_options
 from cohorts.models import Assignment, LabOpening
@@ -219,7 +219,7 @@ def _run_checker(submission: Submission, *, release, run_key: str) -> tuple[str,
     try:
         graders.remove_leftovers(run_key=run_key, older_than_s=settings.GRADING_HARD_TIME_LIMIT_S)
         options = sandbox_options(lab)
-        checker = read_tree(settings.LABS_DIR / lab.slug / "grader")
+        checker = checker_files(settings.LABS_DIR / lab.slug, lab.grader_include)
         files = {f.name: _read(f) for f in submission.files.all()}
         env = {"DOWNSTACK_SUBMISSION_ID": str(submission.pk)}
         if submission.seed is not None:
@@ -247,7 +247,7 @@ def _read(stored: SubmissionFile) -> bytes:
         return handle.read()
 
 
-def _result_fields(submission_pk, image: str, result: graders.RunResult) -> tuple[dict, dict]:
+def result_fields(submission_pk, image: str, result: graders.RunResult) -> tuple[dict, dict]:
     """The sandbox facts and the outcome of one run, as stored for a submission."""
     facts = {
         "image": image,
@@ -289,7 +289,7 @@ def _result_fields(submission_pk, image: str, result: graders.RunResult) -> tupl
     return facts, outcome
 
 
-def _test_rows(result: graders.RunResult) -> list[dict]:
+def result_test_rows(result: graders.RunResult) -> list[dict]:
     if result.results is None:
         return []
     return [
@@ -314,7 +314,7 @@ def _replace_tests(submission_pk, rows: list[dict]) -> None:
 
 
 def _store_result(submission: Submission, token, image: str, result: graders.RunResult) -> None:
-    facts, outcome = _result_fields(submission.pk, image, result)
+    facts, outcome = result_fields(submission.pk, image, result)
     with transaction.atomic():
         stored = Submission.objects.filter(
             pk=submission.pk, status=Submission.Status.RUNNING, claim_token=token
@@ -322,7 +322,7 @@ def _store_result(submission: Submission, token, image: str, result: graders.Run
         if not stored:
             log.warning("submission %s: claim lost before the result was stored", submission.pk)
             return
-        _replace_tests(submission.pk, _test_rows(result))
+        _replace_tests(submission.pk, result_test_rows(result))
         labprogress_refresh(user_id=submission.user_id, lab_id=submission.lab_id)
 
 
@@ -389,10 +389,10 @@ def graderun_grade(*, run_id) -> GradeRun | None:
     run = GradeRun.objects.select_related("submission__lab").get(pk=run_id)
     release = functools.partial(graderun_release, run_id=run_id, token=token)
     image, result = _run_checker(run.submission, release=release, run_key=f"graderun-{run.pk}")
-    facts, outcome = _result_fields(run.submission_id, image, result)
+    facts, outcome = result_fields(run.submission_id, image, result)
     GradeRun.objects.filter(pk=run_id, status=GradeRun.Status.RUNNING, claim_token=token).update(
         status=outcome.pop("status"),
-        tests=_test_rows(result),
+        tests=result_test_rows(result),
         facts=facts,
         finished_at=timezone.now(),
         claim_token=None,

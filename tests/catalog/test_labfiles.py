@@ -24,13 +24,6 @@ def test_hello_sandbox_declares_at_least_three_variants_including_the_cheats():
     assert {"read-hidden-tests", "forge-result"} <= names
 
 
-def test_sample_log_given_to_learners_is_the_one_the_checker_grades():
-    lab = ROOT / "labs" / "hello-sandbox"
-    assert (lab / "starter" / "sample.log").read_bytes() == (
-        lab / "grader" / "sample.log"
-    ).read_bytes()
-
-
 BROKEN = [
     ('difficulty = "intro"', 'difficulty = "easy"', "lab.toml", "difficulty"),
     ("minutes = 5", 'minutes = "five"', "lab.toml", "minutes"),
@@ -44,6 +37,24 @@ BROKEN = [
         "timeout_s = 20\n[variants.ghost]\nmin_score = 0\nmax_score = 1",
         "variants/ghost",
         "variants.ghost",
+    ),
+    (
+        "memory_mb = 128",
+        'memory_mb = 128\n[grader]\ninclude = ["starter/missing.py"]',
+        "starter/missing.py",
+        "grader.include",
+    ),
+    (
+        "memory_mb = 128",
+        'memory_mb = 128\n[grader]\ninclude = ["grader/check.py"]',
+        "lab.toml",
+        "grader.include",
+    ),
+    (
+        "memory_mb = 128",
+        'memory_mb = 128\n[grader]\ninclude = ["starter/../grader/check.py"]',
+        "lab.toml",
+        "grader.include",
     ),
 ]
 
@@ -87,3 +98,76 @@ def test_content_hash_changes_with_any_file(tmp_path):
     before = load_lab(path).content_hash
     (path / "grader" / "data.txt").write_text("x")
     assert load_lab(path).content_hash != before
+
+
+def _with_variant(path: Path, name: str, table: str, files: dict[str, str]) -> None:
+    (path / "lab.toml").write_text((path / "lab.toml").read_text() + table)
+    folder = path / "variants" / name
+    folder.mkdir(parents=True)
+    for file, text in files.items():
+        (folder / file).write_text(text)
+
+
+def test_a_variant_is_its_bases_files_with_its_own_laid_over(tmp_path):
+    path = write_lab(tmp_path, "based", "print(1)\n", submit=("main.py", "notes.txt"))
+    table = '\n[variants.one-bug]\nbase = "solution"\nmin_score = 0\nmax_score = 1\n'
+    _with_variant(path, "one-bug", table, {"main.py": "print('bug')\n"})
+    spec = load_lab(path)
+    (variant,) = spec.variants
+    assert variant.base == "solution"
+    assert spec.variant_files(variant) == {
+        "main.py": b"print('bug')\n",
+        "notes.txt": b"print('solution')\n",
+    }
+    assert spec.submitted_files("starter")["main.py"] == b"print('starter')\n"
+
+
+@pytest.mark.parametrize(
+    ("table", "files", "message"),
+    [
+        ("min_score = 0\nmax_score = 1\n", {"main.py": "x\n"}, "base: is required"),
+        ('base = "reference"\nmin_score = 0\nmax_score = 1\n', {"main.py": "x\n"}, "base"),
+        (
+            'base = "solution"\nmin_score = 0\nmax_score = 1\n',
+            {"main.py": "print('solution')\n"},
+            "identical to solution/main.py",
+        ),
+        (
+            'base = "starter"\nmin_score = 0\nmax_score = 1\n',
+            {"other.py": "x\n"},
+            "not a file this lab takes",
+        ),
+    ],
+)
+def test_a_variant_needs_a_base_and_only_files_that_differ(tmp_path, table, files, message):
+    path = write_lab(tmp_path, "copies", "print(1)\n")
+    _with_variant(path, "v", "\n[variants.v]\n" + table, files)
+    with pytest.raises(LabFormatError, match=message):
+        load_lab(path)
+
+
+def test_the_checker_gets_grader_files_and_included_ones_under_their_own_paths(tmp_path):
+    path = write_lab(tmp_path, "includes", "print(1)\n")
+    (path / "starter" / "data").mkdir()
+    (path / "starter" / "data" / "trace.log").write_text("trace")
+    toml = path / "lab.toml"
+    toml.write_text(
+        toml.read_text() + '\n[grader]\ninclude = ["starter/data", "solution/main.py"]\n'
+    )
+    spec = load_lab(path)
+    assert spec.checker_files() == {
+        "check.py": b"print(1)\n",
+        "starter/data/trace.log": b"trace",
+        "solution/main.py": b"print('solution')\n",
+    }
+    before = spec.content_hash
+    (path / "starter" / "data" / "trace.log").write_text("changed")
+    assert load_lab(path).content_hash != before  # the hash covers what the checker gets
+
+
+def test_grader_files_may_not_shadow_included_ones(tmp_path):
+    path = write_lab(tmp_path, "shadow", "print(1)\n")
+    (path / "grader" / "starter").mkdir()
+    (path / "grader" / "starter" / "main.py").write_text("print('shadow')\n")
+    with pytest.raises(LabFormatError, match="would clash"):
+        load_lab(path)

@@ -276,3 +276,24 @@ def test_soft_time_limit_gives_the_claim_back_and_the_retry_grades(
     row.refresh_from_db()
     assert row.status == "graded" and row.score == 10 and row.claim_token is None
     assert row.infra_failures == 1 and "soft time limit" in row.last_infra_error
+
+
+@pytest.mark.docker
+def test_included_starter_files_reach_the_checker_beside_its_own(
+    scratch_lab, learner, grader_image
+):
+    checker = """
+        from pathlib import Path
+        from downstack_harness import Grader
+
+        g = Grader()
+        included = (Path(__file__).parent / "starter" / "main.py").read_text().strip()
+        g.check("included", included == "print('starter')", output=included)
+        g.emit()
+    """
+    lab = scratch_lab("includes", checker, extra_toml='\n[grader]\ninclude = ["starter/main.py"]\n')
+    assert lab.grader_include == ["starter/main.py"]
+    submission = submission_create(user=learner, lab=lab, files={"main.py": b"print(1)\n"})
+    graded = submission_grade(submission_id=submission.pk)
+    assert graded.tests.get().output == "print('starter')"
+    assert graded.passed
