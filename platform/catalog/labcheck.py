@@ -1,17 +1,24 @@
 """`labs check`: prove a lab grades right by running known submissions in the real sandbox.
 
 The reference must get full marks, the starter and every variant must land in their
-declared ranges, and every run of the same submission must give exactly the same score.
+declared ranges, and every run of the same submission must give exactly the same
+result, check by check. A seeded lab's reference can also be tried on further seeds,
+derived from its check_seed, each of which must give full marks.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import graders
 from catalog.labfiles import Expectation, LabSpec
 from catalog.sandbox import sandbox_options
+
+# One check of one run: its position and name, then what it scored and its status.
+CheckKey = tuple[int, str]
+CheckResult = tuple[float, str]
 
 
 @dataclass
@@ -22,6 +29,8 @@ class CaseOutcome:
     reasons: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    # Per run, every check's result; None for a run without a results document.
+    checks: list[dict[CheckKey, CheckResult] | None] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -37,59 +46,157 @@ def _score_of(result: graders.RunResult) -> tuple[float | None, str]:
     return 0.0, result.failure_reason() or "no result"
 
 
+def _checks_of(result: graders.RunResult) -> dict[CheckKey, CheckResult] | None:
+    if result.results is None:
+        return None
+    return {
+        (position, test.name): (test.score, test.status)
+        for position, test in enumerate(result.results.tests)
+    }
+
+
+def further_seeds(check_seed: int, count: int) -> list[int]:
+    """`count` seeds derived from check_seed alone, in the range learners' seeds take.
+
+    The same lab always gets the same seeds, so a failure can be reproduced with
+    `labs grade --seed`, and none of them is the check_seed the lab was written for.
+    """
+    seeds: list[int] = []
+    index = 0
+    while len(seeds) < count:
+        index += 1
+        digest = hashlib.sha256(f"downstack-check-seed:{check_seed}:{index}".encode()).digest()
+        seed = int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+        if seed != check_seed and seed not in seeds:
+            seeds.append(seed)
+    return seeds
+
+
 def lab_check(
-    spec: LabSpec, *, runs: int = 3, progress: Callable[[str], None] = lambda line: None
+    spec: LabSpec,
+    *,
+    runs: int = 3,
+    seeds: int = 0,
+    progress: Callable[[str], None] = lambda line: None,
 ) -> list[CaseOutcome]:
-    """Run every known submission of a lab `runs` times; each outcome lists its problems."""
-    checker = spec.files("grader")
-    starter = {name: data for name, data in spec.files("starter").items() if name in spec.submit}
-    solution = {name: data for name, data in spec.files("solution").items() if name in spec.submit}
+    """Run every known submission of a lab `runs` times; each outcome lists its problems.
+
+    With `seeds`, a seeded lab's reference is also graded once on each of that many
+    further seeds (see further_seeds); an unseeded lab has no seeds to vary.
+    """
+    checker = spec.checker_files()
     options = sandbox_options(spec)
     env = {"DOWNSTACK_SEED": str(spec.check_seed)} if spec.seeded else {}
 
     cases: list[tuple[str, dict[str, bytes], Expectation | None]] = [
-        ("reference", solution, None),
-        ("starter", starter, spec.starter),
+        ("reference", spec.submitted_files("solution"), None),
+        ("starter", spec.submitted_files("starter"), spec.starter),
     ]
     for variant in spec.variants:
-        files = dict(starter)
-        files.update(spec.files(f"variants/{variant.name}"))
-        cases.append((f"variant {variant.name}", files, variant))
+        cases.append((f"variant {variant.name}", spec.variant_files(variant), variant))
 
     outcomes = []
     for name, files, expectation in cases:
-        expected = (
-            "full marks"
-            if expectation is None
-            else f"{expectation.min_score:g}..{expectation.max_score:g}"
-        )
-        outcome = CaseOutcome(name=name, expected=expected)
-        for _ in range(runs):
-            result = graders.run(checker=checker, submission=files, env=env, **options)
-            score, reason = _score_of(result)
-            outcome.scores.append(score)
-            outcome.reasons.append(reason)
-            outcome.seconds.append(result.duration_s)
-            if score is None:
-                outcome.problems.append(reason)
-            elif expectation is None:
-                full = result.results.max_score if result.results else None
-                if full is None or abs(score - full) > 1e-9:
-                    outcome.problems.append(f"got {score:g}, expected full marks ({reason})")
-            elif not expectation.min_score - 1e-9 <= score <= expectation.max_score + 1e-9:
-                outcome.problems.append(f"got {score:g}, expected {expected}")
-        if len(set(outcome.scores)) > 1:
-            outcome.problems.append(f"scores differ between runs: {outcome.scores}")
+        outcome = _run_case(name, files, expectation, runs, checker, options, env)
         progress(_describe(outcome))
         outcomes.append(outcome)
+
+    if seeds and spec.seeded:
+        chosen = further_seeds(spec.check_seed, seeds)
+        progress(
+            f"  reference on {seeds} further seed(s) from check_seed {spec.check_seed}: "
+            + ", ".join(map(str, chosen))
+        )
+        solution = spec.submitted_files("solution")
+        for seed in chosen:
+            seed_env = {**env, "DOWNSTACK_SEED": str(seed)}
+            outcome = _run_case(
+                f"reference, seed {seed}", solution, None, 1, checker, options, seed_env
+            )
+            progress(_describe(outcome))
+            outcomes.append(outcome)
+    elif seeds:
+        progress("  --seeds: this lab is not seeded, so there are no seeds to vary")
     return outcomes
+
+
+def _run_case(
+    name: str,
+    files: dict[str, bytes],
+    expectation: Expectation | None,
+    runs: int,
+    checker: dict[str, bytes],
+    options: dict,
+    env: dict[str, str],
+) -> CaseOutcome:
+    expected = (
+        "full marks"
+        if expectation is None
+        else f"{expectation.min_score:g}..{expectation.max_score:g}"
+    )
+    outcome = CaseOutcome(name=name, expected=expected)
+    for _ in range(runs):
+        result = graders.run(checker=checker, submission=files, env=env, **options)
+        score, reason = _score_of(result)
+        outcome.scores.append(score)
+        outcome.reasons.append(reason)
+        outcome.seconds.append(result.duration_s)
+        outcome.checks.append(_checks_of(result))
+        if score is None:
+            outcome.problems.append(reason)
+        elif expectation is None:
+            full = result.results.max_score if result.results else None
+            if not graders.is_full_marks(score, full):
+                outcome.problems.append(f"got {score:g}, expected full marks ({reason})")
+        elif not _within(score, expectation):
+            outcome.problems.append(f"got {score:g}, expected {expected}")
+    outcome.problems += _nondeterminism(outcome)
+    return outcome
+
+
+def _within(score: float, expectation: Expectation) -> bool:
+    slack = graders.score_tolerance(expectation.max_score)
+    return expectation.min_score - slack <= score <= expectation.max_score + slack
+
+
+def _nondeterminism(outcome: CaseOutcome) -> list[str]:
+    """What changed between runs of one submission, named check by check."""
+    if len(outcome.checks) < 2:
+        return []
+    problems = []
+    if len(set(outcome.scores)) > 1:
+        problems.append(f"scores differ between runs: {outcome.scores}")
+    documents = [checks for checks in outcome.checks if checks is not None]
+    if 0 < len(documents) < len(outcome.checks):
+        missing = [i + 1 for i, checks in enumerate(outcome.checks) if checks is None]
+        problems.append(
+            "not deterministic: run(s) "
+            + ", ".join(map(str, missing))
+            + " gave no results document, the others did"
+        )
+    if len({tuple(checks) for checks in documents}) > 1:
+        problems.append("not deterministic: the runs reported different lists of checks")
+        return problems
+    changed = []
+    for key in documents[0] if documents else ():
+        seen = [checks[key] for checks in documents]
+        if len(set(seen)) > 1:
+            scores = ", ".join(f"{score:g}" for score, _ in seen)
+            statuses = [status for _, status in seen]
+            what = f"scored {scores}"
+            if len(set(statuses)) > 1:
+                what += f" ({', '.join(statuses)})"
+            changed.append(f"{key[1]!r} {what}")
+    if changed:
+        problems.append("not deterministic: check " + "; check ".join(changed))
+    return problems
 
 
 def _describe(outcome: CaseOutcome) -> str:
     scores = ", ".join("error" if s is None else f"{s:g}" for s in outcome.scores)
-    slowest = max(outcome.seconds) if outcome.seconds else 0.0
+    times = ", ".join(f"{s:.1f}s" for s in outcome.seconds)
     verdict = "ok" if outcome.ok else "FAIL: " + "; ".join(dict.fromkeys(outcome.problems))
     return (
         f"  {outcome.name:<28} expected {outcome.expected:<12} got [{scores}]  "
-        f"slowest {slowest:.1f}s  {verdict}"
+        f"took [{times}]  {verdict}"
     )

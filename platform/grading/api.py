@@ -76,49 +76,68 @@ def lab_json(lab: Lab, request, *, detail: bool = False) -> dict:
     return data
 
 
+# What the API shows of a grading result: its sandbox facts, each check's columns, and
+# the outcome itself.
+RUN_FACTS = (
+    "duration_s",
+    "peak_memory_bytes",
+    "exit_code",
+    "timed_out",
+    "oom_killed",
+    "output_truncated",
+    "image",
+)
+CHECK_FIELDS = ("name", "status", "score", "max_score", "output", "visibility", "tags")
+OUTCOME_FIELDS = ("status", "status_detail", "score", "max_score", "feedback")
+
+
+def result_json(
+    *, outcome: dict, facts: dict, tests: list[dict], hidden: list[dict], passed: bool
+) -> dict:
+    """The JSON of one grading result: score, status, feedback, checks, sandbox facts.
+
+    Plain dicts in (the fields grading stores for a result), so a result that was never
+    saved, such as one from `manage.py labs grade --json`, is shown exactly as the API
+    shows a stored submission. `tests` are the checks shown in full, `hidden` those this
+    viewer sees only as counts.
+    """
+    return {
+        **{name: outcome[name] for name in OUTCOME_FIELDS},
+        "passed": passed,
+        "tests": [{name: test[name] for name in CHECK_FIELDS} for test in tests],
+        "hidden_tests": {
+            "passed": sum(test["status"] == "passed" for test in hidden),
+            "failed": sum(test["status"] != "passed" for test in hidden),
+        },
+        "run": {name: facts.get(name) for name in RUN_FACTS},
+    }
+
+
 def submission_json(submission: Submission, request) -> dict:
     shown, hidden = submission.checks_for(request.user)
 
     def stamp(value):
         return value.isoformat() if value else None
 
+    def rows(tests):
+        return [{name: getattr(test, name) for name in CHECK_FIELDS} for test in tests]
+
+    result = result_json(
+        outcome={name: getattr(submission, name) for name in OUTCOME_FIELDS},
+        facts={name: getattr(submission, name) for name in RUN_FACTS},
+        tests=rows(shown),
+        hidden=rows(hidden),
+        passed=submission.passed(),
+    )
     return {
         "id": str(submission.pk),
         "lab": submission.lab.slug,
-        "status": submission.status,
-        "status_detail": submission.status_detail,
-        "passed": submission.passed(),
-        "score": submission.score,
-        "max_score": submission.max_score,
-        "feedback": submission.feedback,
+        **result,
         "queued_at": stamp(submission.created_at),
         "started_at": stamp(submission.started_at),
         "finished_at": stamp(submission.finished_at),
         "queue_position": submission.queue_position(),
         "estimated_wait_s": submission.estimated_wait_s(),
-        "tests": [
-            {
-                "name": t.name,
-                "status": t.status,
-                "score": t.score,
-                "max_score": t.max_score,
-                "output": t.output,
-                "visibility": t.visibility,
-                "tags": t.tags,
-            }
-            for t in shown
-        ],
-        "hidden_tests": {
-            "passed": sum(t.passed() for t in hidden),
-            "failed": sum(not t.passed() for t in hidden),
-        },
-        "run": {
-            "duration_s": submission.duration_s,
-            "peak_memory_bytes": submission.peak_memory_bytes,
-            "exit_code": submission.exit_code,
-            "timed_out": submission.timed_out,
-            "oom_killed": submission.oom_killed,
-        },
         "files": [f.name for f in submission.files.all()],
         "url": request.build_absolute_uri(submission.get_absolute_url()),
     }

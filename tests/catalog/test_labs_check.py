@@ -1,11 +1,12 @@
 """`labs check` in the real sandbox: passes for a good lab, fails loudly for a wrong one."""
 
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 
+from catalog.labcheck import further_seeds
 from tests.conftest import write_lab
-
-pytestmark = pytest.mark.docker
 
 SCORING_CHECKER = """
     import json, os, subprocess
@@ -19,12 +20,13 @@ SCORING_CHECKER = """
 """
 
 
+@pytest.mark.docker
 def test_labs_check_fails_when_a_variant_lands_outside_its_range(labs_dir, capsys, grader_image):
     path = write_lab(
         labs_dir,
         "wrong-range",
         SCORING_CHECKER,
-        extra_toml="\n[variants.also-right]\nmin_score = 0\nmax_score = 0\n",
+        extra_toml='\n[variants.also-right]\nbase = "starter"\nmin_score = 0\nmax_score = 0\n',
     )
     (path / "variants" / "also-right").mkdir(parents=True)
     (path / "variants" / "also-right" / "main.py").write_text("print('solution')\n")
@@ -33,6 +35,7 @@ def test_labs_check_fails_when_a_variant_lands_outside_its_range(labs_dir, capsy
     assert "got 1, expected 0..0" in capsys.readouterr().out
 
 
+@pytest.mark.docker
 def test_labs_check_fails_when_the_reference_misses_full_marks(labs_dir, capsys, grader_image):
     path = write_lab(labs_dir, "bad-reference", SCORING_CHECKER)
     (path / "solution" / "main.py").write_text("print('nearly')\n")
@@ -46,6 +49,7 @@ def test_labs_check_names_an_unknown_lab(labs_dir):
         call_command("labs", "check", "nope")
 
 
+@pytest.mark.docker
 def test_labs_check_fails_when_scores_differ_between_runs(labs_dir, capsys, grader_image):
     checker = """
         import random
@@ -63,3 +67,127 @@ def test_labs_check_fails_when_scores_differ_between_runs(labs_dir, capsys, grad
     with pytest.raises(CommandError, match="flaky starter"):
         call_command("labs", "check", "flaky", "--runs", "3")
     assert "scores differ between runs" in capsys.readouterr().out
+
+
+@pytest.mark.docker
+def test_labs_check_prints_every_runs_time(labs_dir, capsys, grader_image):
+    write_lab(labs_dir, "timed", SCORING_CHECKER)
+    call_command("labs", "check", "timed", "--runs", "2")
+    out = capsys.readouterr().out
+    assert re.search(r"reference .* took \[\d+\.\ds, \d+\.\ds\]  ok", out), out
+    assert re.search(r"starter .* took \[\d+\.\ds, \d+\.\ds\]  ok", out), out
+
+
+@pytest.mark.docker
+def test_labs_check_names_the_check_whose_score_changed(labs_dir, capsys, grader_image):
+    checker = """
+        import random
+        from downstack_harness import Grader
+
+        g = Grader()
+        said = g.run_learner(["python3", "main.py"], timeout_s=5).stdout.decode().strip()
+        g.check("steady", said == "solution")
+        g.check("flaky", False, score=round(random.random(), 6), max_score=1.0)
+        g.emit()
+    """
+    write_lab(
+        labs_dir, "one-flaky", checker, extra_toml="\n[starter]\nmin_score = 0\nmax_score = 2\n"
+    )
+    with pytest.raises(CommandError, match="one-flaky starter"):
+        call_command("labs", "check", "one-flaky", "--runs", "3")
+    out = capsys.readouterr().out
+    starter = next(line for line in out.splitlines() if line.strip().startswith("starter"))
+    assert "not deterministic: check 'flaky' scored " in starter
+    assert "'steady'" not in starter
+
+
+@pytest.mark.docker
+def test_labs_check_finds_checks_that_trade_points_with_equal_totals(
+    labs_dir, capsys, grader_image
+):
+    # The total is the same every run; only comparing check by check shows the change.
+    checker = """
+        import random
+        from downstack_harness import Grader
+
+        g = Grader()
+        said = g.run_learner(["python3", "main.py"], timeout_s=5).stdout.decode().strip()
+        if said == "solution":
+            g.check("right", True)
+        else:
+            left = random.randint(0, 1000)
+            g.check("left", left == 1000, score=left, max_score=1000)
+            g.check("rest", left == 0, score=1000 - left, max_score=1000)
+        g.emit()
+    """
+    write_lab(
+        labs_dir, "trading", checker, extra_toml="\n[starter]\nmin_score = 0\nmax_score = 2000\n"
+    )
+    with pytest.raises(CommandError, match="trading starter"):
+        call_command("labs", "check", "trading", "--runs", "3")
+    out = capsys.readouterr().out
+    starter = next(line for line in out.splitlines() if line.strip().startswith("starter"))
+    assert "got [1000, 1000, 1000]" in starter
+    assert "scores differ" not in starter
+    assert "not deterministic: check 'left' scored" in starter
+    assert "check 'rest' scored" in starter
+
+
+SEEDED = """
+    import os
+    from downstack_harness import Grader
+
+    g = Grader()
+    said = g.run_learner(["python3", "main.py"], timeout_s=5).stdout.decode().strip()
+    seed = int(os.environ["DOWNSTACK_SEED"])
+    works = said == "solution" and (seed == 5 or not os.path.exists("only_check_seed"))
+    g.check("prints solution", works, output=f"seed {seed}")
+    g.emit()
+"""
+
+
+@pytest.mark.docker
+def test_labs_check_seeds_grades_the_reference_on_further_seeds(labs_dir, capsys, grader_image):
+    write_lab(labs_dir, "seeded", SEEDED, extra_toml="\n[grader]\nseeded = true\ncheck_seed = 5\n")
+    call_command("labs", "check", "seeded", "--runs", "1", "--seeds", "2")
+    out = capsys.readouterr().out
+    first, second = further_seeds(5, 2)
+    assert f"reference on 2 further seed(s) from check_seed 5: {first}, {second}" in out
+    assert re.search(rf"reference, seed {first} +expected full marks +got \[1\]", out), out
+    assert re.search(rf"reference, seed {second} +expected full marks +got \[1\]", out), out
+    assert "labs check passed" in out
+
+
+@pytest.mark.docker
+def test_labs_check_seeds_fails_when_the_reference_needs_the_check_seed(
+    labs_dir, capsys, grader_image
+):
+    path = write_lab(
+        labs_dir, "overfit", SEEDED, extra_toml="\n[grader]\nseeded = true\ncheck_seed = 5\n"
+    )
+    (path / "grader" / "only_check_seed").write_text("the reference only works on seed 5\n")
+    with pytest.raises(CommandError) as failure:
+        call_command("labs", "check", "overfit", "--runs", "1", "--seeds", "2")
+    first, second = further_seeds(5, 2)
+    assert f"overfit reference, seed {first}" in str(failure.value)
+    assert f"overfit reference, seed {second}" in str(failure.value)
+    out = capsys.readouterr().out
+    assert re.search(r"^  reference +expected full marks +got \[1\]", out, re.M), out
+
+
+@pytest.mark.docker
+def test_labs_check_seeds_says_an_unseeded_lab_has_none(labs_dir, capsys, grader_image):
+    write_lab(labs_dir, "plain", SCORING_CHECKER)
+    call_command("labs", "check", "plain", "--runs", "1", "--seeds", "3")
+    out = capsys.readouterr().out
+    assert "this lab is not seeded, so there are no seeds to vary" in out
+    assert "seed " not in out.replace("seeded", "")
+
+
+def test_further_seeds_are_fixed_by_the_check_seed_and_avoid_it():
+    seeds = further_seeds(5, 20)
+    assert seeds == further_seeds(5, 20)
+    assert seeds[:3] == further_seeds(5, 3)
+    assert seeds != further_seeds(6, 20)
+    assert 5 not in seeds and len(set(seeds)) == 20
+    assert all(0 <= seed <= 2**31 - 1 for seed in seeds)

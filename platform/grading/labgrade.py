@@ -1,0 +1,116 @@
+"""`labs grade`: grade a learner's files from a folder or a zip exactly as a submission.
+
+The files pass the upload form's rules (grading.uploads), the lab's starter fills in what
+a folder lacks, and the checker runs in the real sandbox with the lab's checker files,
+limits and seed. The outcome is the same plain fields grading stores for a submission,
+so the API's serializer can show it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import graders
+from catalog.labfiles import LabSpec
+from catalog.models import Lab
+from catalog.sandbox import sandbox_options
+from grading import services
+from grading.models import Submission
+from grading.uploads import check_files, files_from_zip
+
+
+@dataclass(frozen=True)
+class LearnerFiles:
+    """What will be submitted, and where each name came from."""
+
+    files: dict[str, bytes]
+    base: str  # where the files a folder lacks come from
+    given: tuple[str, ...]  # taken from the folder or zip
+    filled_in: tuple[str, ...]  # missing there, taken from `base`
+    ignored: tuple[str, ...]  # in the folder, but not files this lab takes
+
+
+@dataclass(frozen=True)
+class GradeOutcome:
+    """One grading run of unsaved files, as the fields a submission would store."""
+
+    seed: int | None
+    outcome: dict  # status, score, max_score, feedback, status_detail
+    facts: dict  # image, exit code, duration, memory, timed out, OOM, truncated, log
+    tests: list[dict]
+    error: str | None  # why the grader failed, for staff; None when it did not
+
+    @property
+    def graded(self) -> bool:
+        return self.outcome["status"] == Submission.Status.GRADED
+
+    @property
+    def passed(self) -> bool:
+        return self.graded and graders.is_full_marks(
+            self.outcome["score"], self.outcome["max_score"]
+        )
+
+
+def learner_files(spec: LabSpec, source: Path, *, base: str = "starter") -> LearnerFiles:
+    """The files to grade from `source`, a folder or a zip.
+
+    A zip is read exactly as the upload form reads one, so it is refused for the same
+    reasons with the same words, and must hold every file the lab takes. A folder is a
+    learner's working copy, which holds the lab's other files too: those are listed as
+    ignored, and submitted files it lacks come from `base`. Raises SubmissionRejected
+    for files the platform would refuse and OSError for files that cannot be read.
+    """
+    rules = services.upload_rules(
+        # Unsaved: only the fields the upload rules read, so an unsynced lab works too.
+        Lab(slug=spec.slug, submit_files=list(spec.submit), upload_kb=spec.upload_kb)
+    )
+    if source.is_dir():
+        given, ignored = {}, []
+        for entry in sorted(source.iterdir()):
+            if entry.name in spec.submit and entry.is_file():
+                given[entry.name] = entry.read_bytes()
+            else:
+                ignored.append(entry.name + ("/" if entry.is_dir() else ""))
+    else:
+        given, ignored = files_from_zip(source.read_bytes(), rules), []
+    files = spec.submitted_files(base)
+    files.update(given)
+    files = check_files(files, rules)
+    return LearnerFiles(
+        files=files,
+        base=base,
+        given=tuple(sorted(given)),
+        filled_in=tuple(sorted(set(files) - set(given))),
+        ignored=tuple(ignored),
+    )
+
+
+def grading_seed(spec: LabSpec, seed: int | None) -> int | None:
+    """The seed a run gets: the one asked for, else the lab's check_seed if it is seeded."""
+    if seed is not None:
+        return seed
+    return spec.check_seed if spec.seeded else None
+
+
+def lab_grade(spec: LabSpec, files: dict[str, bytes], *, seed: int | None = None) -> GradeOutcome:
+    """Grade files in the sandbox as a submission of this lab. Raises
+    graders.InfrastructureError when Docker fails and OSError when the lab's checker
+    files cannot be read: neither is a verdict on the files."""
+    options = sandbox_options(spec)
+    checker = spec.checker_files()
+    seed = grading_seed(spec, seed)
+    # The variables a submission's checker gets; the id is fresh, as a new submission's is.
+    env = {"DOWNSTACK_SUBMISSION_ID": str(uuid.uuid4())}
+    if seed is not None:
+        env["DOWNSTACK_SEED"] = str(seed)
+    result = graders.run(checker=checker, submission=files, env=env, **options)
+    facts, outcome = services.result_fields(f"labs grade {spec.slug}", options["image"], result)
+    return GradeOutcome(
+        seed=seed,
+        outcome=outcome,
+        facts=facts,
+        tests=services.result_test_rows(result),
+        error=result.error,
+    )
