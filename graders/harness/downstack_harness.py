@@ -829,14 +829,35 @@ def _kill_group(pgid: int, signum: int = signal.SIGKILL) -> None:
         pass  # already gone
 
 
+def _runs_processes(uid: int) -> bool:
+    """Whether a process of `uid` other than the caller is alive (zombies are not)."""
+    me = str(os.getpid())
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or entry.name == me:
+            continue
+        try:
+            status = Path(entry.path, "status").read_text()
+        except OSError:
+            continue  # it exited while we looked
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        uids = fields.get("Uid", "").split()
+        if str(uid) in uids[:3] and fields.get("State", "").split()[:1] not in (["Z"], ["X"]):
+            return True
+    return False
+
+
 def _sweep_learner(workdir: Path, uid: int) -> None:
     """Runs as the learner uid: end all its processes, then remove all its files."""
     # kill(-1) reaches every process this uid may signal; repeat until none is left, as
-    # a fork bomb can create new ones while the first sweep runs.
+    # a fork bomb can create new ones while the first sweep runs. kill(-1) succeeds as
+    # long as any other process exists (it counts those it may not signal too), so
+    # /proc says when the uid has nothing left running.
     for _ in range(SWEEP_ROUNDS):
         try:
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
+            break
+        if not _runs_processes(uid):
             break
         time.sleep(0.01)
     shutil.rmtree(workdir, ignore_errors=True)
