@@ -1,10 +1,12 @@
-"""The gc-p99-spike checker's logic, without Docker: pricing, traffic, verdicts, the runner.
+"""The gc-p99-spike checker's logic, without Docker: pricing, traffic, verdicts, the runner
+and the service session on the harness's LearnerProcess.
 
 The grader modules are loaded from the lab's grader folder under their own names and
 taken out of sys.modules again, so that other labs' modules of the same name cannot mix
 with them.
 """
 
+import ast
 import importlib
 import json
 import subprocess
@@ -12,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from catalog.labfiles import load_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "gc-p99-spike"
@@ -90,9 +94,28 @@ def test_unknown_skus_are_recognised():
     assert pricing.product("sku-000001") is None
 
 
-def test_the_checkers_baseline_is_the_starter():
-    baseline = (GRADER / "baseline" / "service.py").read_bytes()
-    assert baseline == (LAB / "starter" / "service.py").read_bytes()
+def test_the_checker_receives_the_starter_where_it_looks_for_its_baseline():
+    files = load_lab(LAB).checker_files()
+    assert check.STARTER.relative_to(GRADER).as_posix() == "starter"
+    assert files["starter/service.py"] == (LAB / "starter" / "service.py").read_bytes()
+
+
+def _private(names):
+    return {name for name in names if name.startswith("_") and not name.endswith("__")}
+
+
+def test_the_checker_uses_only_the_public_harness_api():
+    private = _private(dir(harness)) | _private(dir(harness.Grader))
+    private |= _private(dir(harness.LearnerProcess))
+    for path in sorted(GRADER.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module == "downstack_harness":
+                used = {alias.name for alias in node.names}
+            elif isinstance(node, ast.Attribute):
+                used = {node.attr}
+            else:
+                continue
+            assert not used & private, f"{path.name}:{node.lineno} uses {used & private}"
 
 
 # -- verdicts ----------------------------------------------------------------------------
@@ -300,39 +323,72 @@ def test_runner_keeps_the_protocol_clean_of_whatever_the_service_prints(service_
     assert "noise straight to fd 1" in done.stderr
 
 
-def test_session_times_answers_and_reads_memory(service_dir):
-    service = session.ServiceProcess(
+def test_session_times_answers_and_reads_memory_then_removes_everything(service_dir):
+    with session.ServiceProcess(
         harness.Grader(environ={}), service_dir, memory_mb=400, cpu_s=10
-    )
-    try:
+    ) as service:
         service.wait_ready(20)
         answer, latency_ns = service.request('{"order": "o-9"}', 10)
         assert json.loads(answer) == {"order": "o-9"}
         assert latency_ns > 0
         assert service.rss_kib() > 0
-    finally:
-        service.close()
-    assert not service.workdir.exists()
+        workdir = service.process.workdir
+        assert (workdir / "service.py").is_file()  # a fresh copy, not the folder itself
+    assert not workdir.exists()
+    assert service.process.poll() is not None
+    assert (service_dir / "service.py").is_file()
+
+
+def test_the_runner_ignores_the_python_variables_of_the_harness_environment(tmp_path):
+    # The harness sets PYTHONUNBUFFERED and PYTHONDONTWRITEBYTECODE; under -I the
+    # measured interpreter runs as it would without them.
+    (tmp_path / "service.py").write_text(
+        "import json, os, sys\n\ndef start():\n    pass\n\n"
+        "def handle(request):\n"
+        "    return json.dumps([sys.flags.ignore_environment, sys.dont_write_bytecode,\n"
+        "                       'PYTHONUNBUFFERED' in os.environ])\n"
+    )
+    with session.ServiceProcess(
+        harness.Grader(environ={}), tmp_path, memory_mb=400, cpu_s=10
+    ) as service:
+        service.wait_ready(20)
+        answer, _ = service.request("{}", 10)
+    assert json.loads(answer) == [1, False, True]
 
 
 def test_session_reports_a_service_that_cannot_start(tmp_path):
     (tmp_path / "service.py").write_text("def handle(request):\n    return request\n")
-    service = session.ServiceProcess(harness.Grader(environ={}), tmp_path, memory_mb=400, cpu_s=10)
-    try:
-        with pytest.raises(session.ServiceFailed, match="AttributeError"):
+    with session.ServiceProcess(
+        harness.Grader(environ={}), tmp_path, memory_mb=400, cpu_s=10
+    ) as service:
+        with pytest.raises(harness.LearnerProcessError, match="exited with code 1") as failed:
             service.wait_ready(20)
-    finally:
-        service.close()
+    assert "AttributeError" in str(failed.value)
 
 
 def test_session_gives_up_on_a_service_that_hangs(tmp_path):
     (tmp_path / "service.py").write_text(
         "import time\n\ndef start():\n    pass\n\ndef handle(request):\n    time.sleep(60)\n"
     )
-    service = session.ServiceProcess(harness.Grader(environ={}), tmp_path, memory_mb=400, cpu_s=10)
-    try:
+    with session.ServiceProcess(
+        harness.Grader(environ={}), tmp_path, memory_mb=400, cpu_s=10
+    ) as service:
         service.wait_ready(20)
-        with pytest.raises(session.ServiceFailed, match="did not answer in time"):
+        with pytest.raises(harness.LearnerProcessError, match="did not answer in time"):
             service.request('{"order": "o-1"}', 0.5)
-    finally:
-        service.close()
+
+
+def test_a_crashing_service_is_reported_to_the_learner_with_its_stderr(tmp_path):
+    (tmp_path / "service.py").write_text(
+        "def start():\n    raise SystemExit('catalog export missing')\n"
+    )
+    run = check.drive(harness.Grader(environ={}), tmp_path)
+    assert not run.correct
+    assert run.error.startswith("Your service exited with code 1")
+    assert "catalog export missing" in run.error
+
+
+def test_the_time_allowed_grows_with_the_starters_own_time_in_the_run():
+    assert check._allowed_s(18.0, 0.0) == 18.0  # no starter run yet: the floor
+    assert check._allowed_s(18.0, 4.0) == 18.0
+    assert check._allowed_s(18.0, 10.0) == 10.0 * check.SLOWER_THAN_STARTER_ALLOWED

@@ -1,7 +1,9 @@
 """Hidden checker for gc-p99-spike: drives the starter and the learner's service, compares.
 
-Both services run the same way: the trusted runner (runner.py) imports service.py as the
-learner uid, with a gc.callbacks hook installed first, and answers orders over pipes.
+Both services run the same way: the trusted runner (runner.py) imports service.py in a
+process the harness starts under a uid of its own, with a gc.callbacks hook installed
+first, and answers orders over pipes. The starter is the lab's own starter/service.py,
+which lab.toml's ``[grader] include`` puts beside this file.
 The checker sends warm-up orders, then a measured window of production-shaped orders,
 timing every answer on its own side and sampling resident memory from /proc; then a
 full collection shows what garbage was left behind, and unusual orders test pricing.
@@ -21,13 +23,13 @@ from pathlib import Path
 
 import traffic
 import verdicts
-from downstack_harness import Grader
+from downstack_harness import Grader, LearnerProcessError
 from pricing import price
-from session import ServiceFailed, ServiceProcess
+from session import ServiceProcess
 from verdicts import Run
 
 HERE = Path(__file__).resolve().parent
-STARTER = HERE / "baseline"
+STARTER = HERE / "starter"
 
 WARMUP_ORDERS = traffic.checkout_orders(1101, 200)
 MEASURED_ORDERS = traffic.checkout_orders(2202, 1000)
@@ -45,6 +47,10 @@ ORDERS_DEADLINE_S = 18.0
 PROBE_DEADLINE_S = 4.0
 UNUSUAL_DEADLINE_S = 4.0
 REQUEST_TIMEOUT_S = 5.0
+# The times above are floors. The learner's service may also take this many times as
+# long as the starter took in the same run (for start(), and per order), so that a slow
+# or busy machine, which slows the starter too, never turns into a verdict.
+SLOWER_THAN_STARTER_ALLOWED = 3.0
 
 
 def _ask(service: ServiceProcess, command: str) -> dict:
@@ -54,7 +60,7 @@ def _ask(service: ServiceProcess, command: str) -> dict:
     except json.JSONDecodeError:
         answer = None
     if not isinstance(answer, dict):
-        raise ServiceFailed(
+        raise LearnerProcessError(
             f"the runner's answer to {command} was unreadable ({text[:120]!r}); "
             "is something in service.py writing to standard output directly?"
         )
@@ -77,12 +83,16 @@ def _judge(order: dict, text: str) -> str:
     )
 
 
+def _allowed_s(floor_s: float, starter_s: float) -> float:
+    return max(floor_s, SLOWER_THAN_STARTER_ALLOWED * starter_s)
+
+
 def _send(service: ServiceProcess, order: dict, deadline: float, run: Run) -> tuple[str, int]:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise ServiceFailed(
-            f"answered only {run.answered} orders in the time allowed; the starter answers "
-            f"all {len(WARMUP_ORDERS) + len(MEASURED_ORDERS)} in a few seconds"
+        raise LearnerProcessError(
+            f"answered only {run.answered} orders in the time allowed, at least "
+            f"{SLOWER_THAN_STARTER_ALLOWED:g} times as long as the starter took in this run"
         )
     text, latency = service.request(json.dumps(order), min(REQUEST_TIMEOUT_S, remaining))
     run.answered += 1
@@ -93,60 +103,71 @@ def _send(service: ServiceProcess, order: dict, deadline: float, run: Run) -> tu
     return text, latency
 
 
-def drive(g: Grader, source: Path, *, latency_only: bool = False) -> Run:
-    """Start the service in ``source`` as the learner uid, drive it, record what happened.
+def drive(
+    g: Grader, source: Path, *, latency_only: bool = False, starter: Run | None = None
+) -> Run:
+    """Start the service in ``source`` through the harness, drive it, record what happened.
 
     ``latency_only`` stops after the measured window: all the starter's run is for.
+    ``starter``, the starter's run, sets the time allowed beyond the floors.
     """
     run = Run()
-    service = ServiceProcess(g, source, memory_mb=SERVICE_MEMORY_MB, cpu_s=SERVICE_CPU_S)
     try:
-        service.wait_ready(START_TIMEOUT_S)
-        deadline = time.monotonic() + ORDERS_DEADLINE_S
-        for order in WARMUP_ORDERS:
-            _send(service, order, deadline, run)
-        run.stats_before = _ask(service, "!stats")
-        run.rss_start_kib = peak = service.rss_kib()
-        for number, order in enumerate(MEASURED_ORDERS, 1):
-            _, latency = _send(service, order, deadline, run)
-            run.latencies_ns.append(latency)
-            if number % RSS_SAMPLE_EVERY == 0 and peak is not None:
-                peak = max(peak, service.rss_kib() or 0)
-        run.stats_after = _ask(service, "!stats")
-        if peak is not None:
-            run.rss_peak_kib = max(peak, service.rss_kib() or 0)
-        if latency_only:
-            return run
-        run.unreachable_at_end = int(_ask(service, "!collect").get("unreachable", 0))
-        # With automatic collection paused, whatever only the collector could free stays
-        # in memory, where the checker sees it without trusting any counter.
-        _ask(service, "!pause-collector")
-        run.probe_rss_start_kib = peak = service.rss_kib()
-        for number, order in enumerate(PROBE_ORDERS, 1):
-            _send(service, order, deadline + PROBE_DEADLINE_S, run)
-            run.probe_orders += 1
-            if number % RSS_SAMPLE_EVERY == 0 and peak is not None:
-                peak = max(peak, service.rss_kib() or 0)
-        run.probe_rss_peak_kib = peak
-        _ask(service, "!resume-collector")
-        deadline = time.monotonic() + UNUSUAL_DEADLINE_S
-        for order in UNUSUAL_ORDERS:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ServiceFailed("took too long over the unusual orders")
-            text, _ = service.request(json.dumps(order), min(REQUEST_TIMEOUT_S, remaining))
-            problem = _judge(order, text)
-            run.unusual_total += 1
-            if problem:
-                run.unusual_wrong += 1
-                run.first_unusual_wrong = run.first_unusual_wrong or problem
-    except ServiceFailed as exc:
+        with ServiceProcess(g, source, memory_mb=SERVICE_MEMORY_MB, cpu_s=SERVICE_CPU_S) as service:
+            _drive(service, run, latency_only=latency_only, pace=starter or Run())
+    except LearnerProcessError as exc:
         run.error = f"Your service {exc}"
     except (TypeError, ValueError) as exc:
         run.error = f"The runner's statistics were unreadable: {exc}"
-    finally:
-        service.close()
     return run
+
+
+def _drive(service: ServiceProcess, run: Run, *, latency_only: bool, pace: Run) -> None:
+    started = time.monotonic()
+    service.wait_ready(_allowed_s(START_TIMEOUT_S, pace.start_s))
+    orders_started = time.monotonic()
+    run.start_s = orders_started - started
+    deadline = orders_started + _allowed_s(ORDERS_DEADLINE_S, pace.orders_s)
+    for order in WARMUP_ORDERS:
+        _send(service, order, deadline, run)
+    run.stats_before = _ask(service, "!stats")
+    run.rss_start_kib = peak = service.rss_kib()
+    for number, order in enumerate(MEASURED_ORDERS, 1):
+        _, latency = _send(service, order, deadline, run)
+        run.latencies_ns.append(latency)
+        if number % RSS_SAMPLE_EVERY == 0 and peak is not None:
+            peak = max(peak, service.rss_kib() or 0)
+    run.orders_s = time.monotonic() - orders_started
+    run.stats_after = _ask(service, "!stats")
+    if peak is not None:
+        run.rss_peak_kib = max(peak, service.rss_kib() or 0)
+    if latency_only:
+        return
+    run.unreachable_at_end = int(_ask(service, "!collect").get("unreachable", 0))
+    # With automatic collection paused, whatever only the collector could free stays
+    # in memory, where the checker sees it without trusting any counter.
+    _ask(service, "!pause-collector")
+    per_order_s = pace.orders_s / (len(WARMUP_ORDERS) + len(MEASURED_ORDERS))
+    deadline += _allowed_s(PROBE_DEADLINE_S, per_order_s * len(PROBE_ORDERS))
+    run.probe_rss_start_kib = peak = service.rss_kib()
+    for number, order in enumerate(PROBE_ORDERS, 1):
+        _send(service, order, deadline, run)
+        run.probe_orders += 1
+        if number % RSS_SAMPLE_EVERY == 0 and peak is not None:
+            peak = max(peak, service.rss_kib() or 0)
+    run.probe_rss_peak_kib = peak
+    _ask(service, "!resume-collector")
+    deadline = time.monotonic() + _allowed_s(UNUSUAL_DEADLINE_S, per_order_s * len(UNUSUAL_ORDERS))
+    for order in UNUSUAL_ORDERS:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise LearnerProcessError("took too long over the unusual orders")
+        text, _ = service.request(json.dumps(order), min(REQUEST_TIMEOUT_S, remaining))
+        problem = _judge(order, text)
+        run.unusual_total += 1
+        if problem:
+            run.unusual_wrong += 1
+            run.first_unusual_wrong = run.first_unusual_wrong or problem
 
 
 def ms(ns: int) -> str:
@@ -318,11 +339,14 @@ def main() -> None:
     if not starter.correct:
         # The starter is the checker's own code: this is a broken grader, not a learner bug.
         raise RuntimeError(f"the starter baseline failed: {starter.error or starter.first_wrong}")
-    run = drive(g, g.submission_dir)
+    run = drive(g, g.submission_dir, starter=starter)
+    ratio = f"{run.p(99) / starter.p(99):.4f}" if run.latencies_ns else "-"
     print(
-        f"starter p50 {ms(starter.p(50))} p99 {ms(starter.p(99))}; "
+        f"starter p50 {ms(starter.p(50))} p99 {ms(starter.p(99))} "
+        f"orders {starter.orders_s:.2f} s; "
         f"learner p50 {ms(run.p(50)) if run.latencies_ns else '-'} "
-        f"p99 {ms(run.p(99)) if run.latencies_ns else '-'}",
+        f"p99 {ms(run.p(99)) if run.latencies_ns else '-'} orders {run.orders_s:.2f} s; "
+        f"p99 ratio {ratio}",
         file=sys.stderr,
     )
     check_correctness(g, run)

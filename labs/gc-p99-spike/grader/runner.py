@@ -1,7 +1,8 @@
 """Serves the learner's service.py over stdin/stdout, with the checker's GC instrumentation.
 
-The checker starts this as the learner uid (``python3 -I -c <this source>`` in a copy of
-the submission) and talks to it one line at a time:
+The checker starts this through the harness's ``Grader.start_learner``, under a uid of
+its own (``python3 -I -c <this source>`` in a fresh copy of the service's folder), and
+talks to it one line at a time:
 
 - it answers ``READY`` once ``service.start()`` has returned;
 - a line starting with ``!`` is a command: ``!stats`` answers one JSON object with the

@@ -40,6 +40,8 @@ class Run:
     """What the checker observed while driving one service."""
 
     error: str | None = None  # set when the service crashed, hung or broke the protocol
+    start_s: float = 0.0  # checker-side seconds until start() had returned
+    orders_s: float = 0.0  # checker-side seconds for the warm-up and measured orders
     answered: int = 0
     wrong: int = 0
     first_wrong: str = ""
