@@ -1,41 +1,64 @@
-"""The ai-patch-review checker's pure logic: review.json validation, matching, F1.
+"""The ai-patch-review checker's logic: review.json validation, matching, F1, versions.
 
-The grader's modules are loaded from the lab folder under unique module names, so they
-cannot collide with another lab's modules of the same name.
+The checker's folder is assembled as the sandbox gets it (grader/ plus the starter files
+lab.toml includes), and its modules are imported from there under their own names, then
+taken out of sys.modules again, so that other labs' modules of the same name (check...)
+cannot mix with them.
 """
 
+import importlib
 import importlib.util
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from catalog.labfiles import load_lab
+
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "ai-patch-review"
-GRADER = LAB / "grader"
-PATCHED = GRADER / "versions" / "ai-patch"
+HARNESS = ROOT / "graders" / "harness"
+GRADER_MODULES = ("review", "versions", "regression", "check", "downstack_harness")
+SPEC = load_lab(LAB)
+
+# Lives as long as this module: the checker's modules read their files from it.
+_CHECKER_DIR = tempfile.TemporaryDirectory(prefix="ai-patch-review-checker-")
+
+
+def _load_checker() -> dict:
+    root = Path(_CHECKER_DIR.name)
+    for name, data in SPEC.checker_files().items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    set_aside = {name: sys.modules.pop(name) for name in GRADER_MODULES if name in sys.modules}
+    sys.path[:0] = [str(root), str(HARNESS)]
+    try:
+        return {name: importlib.import_module(name) for name in GRADER_MODULES}
+    finally:
+        del sys.path[:2]
+        for name in GRADER_MODULES:
+            sys.modules.pop(name, None)
+        sys.modules.update(set_aside)
 
 
 def _load(name: str, path: Path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while being created
     spec.loader.exec_module(module)
     return module
 
 
-review = _load("ai_patch_review_review", GRADER / "review.py")
-sys.path.insert(0, str(ROOT / "graders" / "harness"))
-regression = _load("ai_patch_review_regression", GRADER / "regression.py")
+_checker = _load_checker()
+review, versions, regression = _checker["review"], _checker["versions"], _checker["regression"]
+check = _checker["check"]
 apply_pr = _load("ai_patch_review_apply_pr", LAB / "starter" / "apply_pr.py")
 
-KEY_DOCUMENT = json.loads((GRADER / "review_key.json").read_text())
+KEY_DOCUMENT = json.loads((LAB / "grader" / "review_key.json").read_text())
 KEY = review.load_key(KEY_DOCUMENT)
-KNOWN_FILES = {
-    p.relative_to(PATCHED).as_posix(): len(p.read_text().splitlines())
-    for p in sorted(PATCHED.rglob("*.py"))
-}
+PATCHED = versions.assemble(check.PR_VERSION)
+KNOWN_FILES = check.patched_files()
 
 
 def finding(file, line, category, severity="high", comment="why"):
@@ -53,28 +76,46 @@ def problems_of(document) -> list[str]:
     return caught.value.problems
 
 
-# -- the key and the shipped material agree ----------------------------------------------
+# -- the versions of the code and the key ---------------------------------------------------
+
+
+def test_every_version_assembles_from_only_the_files_it_changes():
+    for name in versions.BASES:
+        own, base = versions.own_files(name), versions.base_files(name)
+        assert own, f"{name} changes nothing: it is its base"
+        for path, data in own.items():
+            assert base.get(path) != data, f"versions/{name}/{path} is identical to its base's"
+        assert "relay/__init__.py" in versions.assemble(name), name
+
+
+def test_every_version_is_built_on_the_repository_the_learner_was_given():
+    for name in versions.BASES:
+        chain = [name]
+        while chain[-1] in versions.BASES:
+            chain.append(versions.BASES[chain[-1]])
+            assert len(chain) <= len(versions.BASES) + 1, f"a cycle: {chain}"
+        assert chain[-1] == "starter/repo", chain
+    assert set(check.CORRECT) | set(check.WRONG) | {check.PR_VERSION} == set(versions.BASES)
 
 
 def test_every_key_anchor_points_at_the_line_it_names():
     for defect in KEY_DOCUMENT["defects"]:
         for anchor in defect["anchors"]:
-            lines = (PATCHED / anchor["file"]).read_text().splitlines()
+            lines = PATCHED[anchor["file"]].decode().splitlines()
             assert lines[anchor["line"] - 1].strip() == anchor["text"], (defect["id"], anchor)
 
 
 def test_the_diff_applied_to_the_base_gives_the_patched_tree(tmp_path):
-    (tmp_path / "head").mkdir()
-    for path in (LAB / "starter" / "repo").rglob("*"):
-        if path.is_file() and "__pycache__" not in path.parts:
-            target = tmp_path / "head" / path.relative_to(LAB / "starter" / "repo")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(path.read_bytes())
-    apply_pr.apply((LAB / "starter" / "pr" / "pr-42.diff").read_text(), tmp_path / "head")
-    for path in PATCHED.rglob("*"):
-        if path.is_file() and "__pycache__" not in path.parts:
-            rel = path.relative_to(PATCHED)
-            assert (tmp_path / "head" / rel).read_text() == path.read_text(), rel
+    # The diff is what the learner reviews; the assembled PR version is what is graded.
+    head = tmp_path / "head"
+    for name, data in SPEC.files("starter/repo").items():
+        (head / name).parent.mkdir(parents=True, exist_ok=True)
+        (head / name).write_bytes(data)
+    apply_pr.apply((LAB / "starter" / "pr" / "pr-42.diff").read_text(), head)
+    applied = {
+        p.relative_to(head).as_posix(): p.read_bytes() for p in head.rglob("*") if p.is_file()
+    }
+    assert applied == PATCHED
 
 
 def test_the_key_has_one_defect_of_each_kind():
@@ -312,26 +353,39 @@ def test_the_explanation_caps_the_number_of_problems_shown():
 # -- the shipped submissions score as lab.toml says ---------------------------------------
 
 
-def review_f1(folder: str) -> float | None:
-    raw = (LAB / folder / "review.json").read_bytes()
+def submitted_review(name: str) -> bytes:
+    """review.json as the starter, the solution or a variant (over its base) submits it."""
+    if name in ("starter", "solution"):
+        return SPEC.submitted_files(name)["review.json"]
+    (variant,) = [v for v in SPEC.variants if v.name == name]
+    return SPEC.variant_files(variant)["review.json"]
+
+
+def review_f1(name: str) -> float | None:
     try:
-        parsed = review.parse_review(raw, known_files=KNOWN_FILES)
+        parsed = review.parse_review(submitted_review(name), known_files=KNOWN_FILES)
     except review.ReviewError:
         return None
     return review.score_findings(parsed.findings, KEY).f1
 
 
 def test_reference_and_correct_variants_find_everything():
-    for folder in ("solution", "variants/correct-synonyms", "variants/correct-with-nits"):
-        assert review_f1(folder) == 1.0, folder
+    for name in ("solution", "correct-synonyms", "correct-with-nits"):
+        assert review_f1(name) == 1.0, name
+
+
+def test_variants_of_the_test_alone_keep_the_full_review():
+    for variant in SPEC.variants:
+        if variant.name.startswith("test-"):
+            assert review_f1(variant.name) == 1.0, variant.name
 
 
 def test_wrong_variants_score_as_intended():
-    assert review_f1("variants/flag-every-line") is None
-    assert review_f1("variants/unknown-category") is None
-    assert review_f1("variants/wrong-categories") == 0.0
-    assert review_f1("variants/two-of-five") == pytest.approx(4 / 7)
-    assert review_f1("variants/shotgun-twelve") < 0.3
+    assert review_f1("flag-every-line") is None
+    assert review_f1("unknown-category") is None
+    assert review_f1("wrong-categories") == 0.0
+    assert review_f1("two-of-five") == pytest.approx(4 / 7)
+    assert review_f1("shotgun-twelve") < 0.3
     assert review_f1("starter") == 0.0
 
 
@@ -359,9 +413,3 @@ def test_describe_says_what_happened():
     assert "did not finish" in regression.describe(None, True, False, "", "")
     assert "MB" in regression.describe(-9, False, True, "", "")
     assert regression.describe(1, False, False, "Traceback", "") == "failed (exit status 1)"
-
-
-def test_the_grader_runs_tests_exactly_as_the_starter_tool_does():
-    run_regression = _load("ai_patch_review_run_regression", LAB / "starter" / "run_regression.py")
-    assert run_regression.DRIVER == regression.DRIVER
-    assert run_regression.TIMEOUT_S == regression.RUN_TIMEOUT_S

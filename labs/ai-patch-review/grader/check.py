@@ -3,7 +3,8 @@
 Ten points: 6 for the review's findings (F1 against the key), 1 for the verdict, 2 for a
 regression test that fails on the PR and passes on every correct fix, 1 more if it also
 fails on at least one plausible wrong fix. The key and all the versions of the code live
-here, readable by the checker alone; the learner's test runs as the learner uid.
+here, readable by the checker alone (each version stored as the files it changes, see
+versions.py); the learner's test runs as the learner uid.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 
 import regression
 import review
+import versions
 from downstack_harness import Grader
 
 HERE = Path(__file__).resolve().parent
-VERSIONS = HERE / "versions"
 PR_VERSION = "ai-patch"
 # Correct fixes: the reference and two others that differ in private details.
 CORRECT = ("reference", "wheat-restructured", "wheat-sorted-pending")
@@ -40,10 +41,10 @@ TEST_BUDGET_S = 36.0
 
 def patched_files() -> dict[str, int]:
     """Every file of the repository after the PR, with its number of lines."""
-    root = VERSIONS / PR_VERSION
     return {
-        p.relative_to(root).as_posix(): len(p.read_text().splitlines())
-        for p in sorted(root.rglob("*.py"))
+        path: len(data.decode().splitlines())
+        for path, data in sorted(versions.assemble(PR_VERSION).items())
+        if path.endswith(".py")
     }
 
 
@@ -103,7 +104,7 @@ def grade_regression_test(g: Grader) -> None:
     def run(name: str) -> regression.TestRun | None:
         if time.monotonic() - started > TEST_BUDGET_S:
             return None
-        result = regression.run_against(VERSIONS / name, source, name=name)
+        result = regression.run_against(g, versions.assemble(name), source, name=name)
         print(f"{name}: {result.summary} ({time.monotonic() - started:.1f}s)", file=sys.stderr)
         return result
 

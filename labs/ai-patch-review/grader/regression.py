@@ -7,7 +7,7 @@ else, so a test can only tell versions apart by how their code behaves.
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import re
 import shutil
 import tempfile
@@ -17,19 +17,28 @@ from pathlib import Path
 
 from downstack_harness import Grader
 
+HERE = Path(__file__).resolve().parent
 TEST_FILE = "test_regression.py"
 PACKAGE = "relay"
-RUN_TIMEOUT_S = 6.0
 RUN_MEMORY_MB = 256
 
-# The same driver as the starter's run_regression.py: unittest test cases and plain
-# module-level asserts both count, and the exit status is the verdict.
-DRIVER = (
-    "import sys, unittest\n"
-    "suite = unittest.defaultTestLoader.loadTestsFromName('test_regression')\n"
-    "result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)\n"
-    "sys.exit(0 if result.wasSuccessful() else 1)\n"
-)
+
+def _starter_tool():
+    """The learner's run_regression.py, which lab.toml includes for the checker."""
+    path = HERE / "starter" / "run_regression.py"
+    spec = importlib.util.spec_from_file_location("ai_patch_review_run_regression", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Tests run here exactly as the starter's run_regression.py runs them, with its driver
+# (unittest test cases and plain module-level asserts both count; the exit status is
+# the verdict) and its time limit.
+_TOOL = _starter_tool()
+DRIVER: str = _TOOL.DRIVER
+RUN_TIMEOUT_S = float(_TOOL.TIMEOUT_S)
 _FAILED_TEST = re.compile(r"^(?:FAIL|ERROR): (test\w{0,60})", re.MULTILINE)
 
 
@@ -70,24 +79,24 @@ def describe(
 
 
 def run_against(
-    version_dir: Path, test_source: bytes, *, name: str, environ: Mapping[str, str] | None = None
+    g: Grader, version: Mapping[str, bytes], test_source: bytes, *, name: str
 ) -> TestRun:
-    """Run the learner's test on one version of the code, as the learner uid."""
-    # The outer folder is the checker's own (0700), so the learner uid never sees the
-    # staging area; inside it the tree is world-readable, because the harness copies
-    # its modes and then has to walk the copy after handing it to the learner uid.
+    """Run the learner's test, as the learner uid, on one version (its files by path)."""
+    # The staging folder is the checker's own (0700), so the learner uid never sees it;
+    # the harness runs the test in a fresh copy of it that the learner may read.
     stage = Path(tempfile.mkdtemp(prefix="regression-"))
-    payload = stage / "payload"
     try:
-        shutil.copytree(version_dir / PACKAGE, payload / PACKAGE)
-        (payload / TEST_FILE).write_bytes(test_source)
-        for path in [payload, *payload.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        env = dict(os.environ if environ is None else environ)
-        env["DOWNSTACK_SUBMISSION"] = str(payload)
-        runner = Grader(environ=env)  # used only to start the learner's process
-        run = runner.run_learner(
-            ["python3", "-c", DRIVER], timeout_s=RUN_TIMEOUT_S, memory_mb=RUN_MEMORY_MB
+        for path, data in version.items():
+            if path.startswith(PACKAGE + "/"):
+                target = stage / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        (stage / TEST_FILE).write_bytes(test_source)
+        run = g.run_learner(
+            ["python3", "-c", DRIVER],
+            timeout_s=RUN_TIMEOUT_S,
+            memory_mb=RUN_MEMORY_MB,
+            source=stage,
         )
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -76,7 +76,8 @@ def check_log(g: Grader, name: str, log_text: str, fields, *, points=1.0, visibi
 
 def main() -> None:
     g = Grader()
-    sample = (HERE / "sample.log").read_text()
+    # The learner's own sample.log, included from starter/ by lab.toml.
+    sample = (HERE / "starter" / "sample.log").read_text()
     check_log(g, "sample.log: request, malformed and status counts", sample, COUNTS, points=2)
     check_log(g, "sample.log: p50 and p99 latency", sample, PERCENTILES, points=2)
     tricky = "".join(
