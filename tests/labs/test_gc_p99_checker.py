@@ -6,7 +6,6 @@ taken out of sys.modules again, so that other labs' modules of the same name can
 with them.
 """
 
-import ast
 import importlib
 import json
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.labfiles import load_lab
+from tests.labs.checker_modules import load_checker
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "gc-p99-spike"
@@ -24,19 +23,7 @@ HARNESS = ROOT / "graders" / "harness"
 GRADER_MODULES = ("pricing", "traffic", "verdicts", "session", "check", "downstack_harness")
 
 
-def _load_grader():
-    saved = {name: sys.modules.pop(name) for name in GRADER_MODULES if name in sys.modules}
-    sys.path[:0] = [str(GRADER), str(HARNESS)]
-    try:
-        return {name: importlib.import_module(name) for name in GRADER_MODULES}
-    finally:
-        del sys.path[:2]
-        for name in GRADER_MODULES:
-            sys.modules.pop(name, None)
-        sys.modules.update(saved)
-
-
-_modules = _load_grader()
+CHECKER_DIR, _modules = load_checker("gc-p99-spike", GRADER_MODULES)
 pricing, traffic, verdicts = _modules["pricing"], _modules["traffic"], _modules["verdicts"]
 session, check, harness = _modules["session"], _modules["check"], _modules["downstack_harness"]
 
@@ -95,30 +82,10 @@ def test_unknown_skus_are_recognised():
 
 
 def test_the_checker_receives_the_starter_where_it_looks_for_its_baseline():
-    files = load_lab(LAB).checker_files()
-    assert check.STARTER.relative_to(GRADER).as_posix() == "starter"
-    assert files["starter/service.py"] == (LAB / "starter" / "service.py").read_bytes()
-
-
-def _private(names):
-    return {name for name in names if name.startswith("_") and not name.endswith("__")}
-
-
-def test_the_checker_uses_only_the_public_harness_api():
-    private = _private(dir(harness)) | _private(dir(harness.Grader))
-    private |= _private(dir(harness.LearnerProcess))
-    for path in sorted(GRADER.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ImportFrom) and node.module == "downstack_harness":
-                used = {alias.name for alias in node.names}
-            elif isinstance(node, ast.Attribute):
-                used = {node.attr}
-            else:
-                continue
-            assert not used & private, f"{path.name}:{node.lineno} uses {used & private}"
-
-
-# -- verdicts ----------------------------------------------------------------------------
+    assert check.STARTER == CHECKER_DIR / "starter"
+    assert (check.STARTER / "service.py").read_bytes() == (
+        LAB / "starter" / "service.py"
+    ).read_bytes()
 
 
 def test_percentile_is_nearest_rank():

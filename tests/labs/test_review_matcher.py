@@ -9,38 +9,17 @@ cannot mix with them.
 import importlib
 import importlib.util
 import json
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from catalog.labfiles import load_lab
+from tests.labs.checker_modules import load_checker
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "ai-patch-review"
-HARNESS = ROOT / "graders" / "harness"
-GRADER_MODULES = ("review", "versions", "regression", "check", "downstack_harness")
+GRADER_MODULES = ("review", "versions", "regression", "check")
 SPEC = load_lab(LAB)
-
-# Lives as long as this module: the checker's modules read their files from it.
-_CHECKER_DIR = tempfile.TemporaryDirectory(prefix="ai-patch-review-checker-")
-
-
-def _load_checker() -> dict:
-    root = Path(_CHECKER_DIR.name)
-    for name, data in SPEC.checker_files().items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(data)
-    set_aside = {name: sys.modules.pop(name) for name in GRADER_MODULES if name in sys.modules}
-    sys.path[:0] = [str(root), str(HARNESS)]
-    try:
-        return {name: importlib.import_module(name) for name in GRADER_MODULES}
-    finally:
-        del sys.path[:2]
-        for name in GRADER_MODULES:
-            sys.modules.pop(name, None)
-        sys.modules.update(set_aside)
 
 
 def _load(name: str, path: Path):
@@ -50,7 +29,7 @@ def _load(name: str, path: Path):
     return module
 
 
-_checker = _load_checker()
+CHECKER_DIR, _checker = load_checker("ai-patch-review", GRADER_MODULES)
 review, versions, regression = _checker["review"], _checker["versions"], _checker["regression"]
 check = _checker["check"]
 apply_pr = _load("ai_patch_review_apply_pr", LAB / "starter" / "apply_pr.py")
