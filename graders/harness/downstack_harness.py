@@ -380,9 +380,18 @@ class Grader:
 class LearnerProcessError(Exception):
     """A long-lived learner process failed: it exited, hung, or broke the line protocol.
 
-    The message is written for the learner ("did not answer within 3 s", "exited with
+    The message is written for the learner ("did not answer in time", "exited with
     code 1", with the end of its stderr); a learner's failure is a verdict, not a fault.
+    The subclasses say which failure it was, for checkers that treat them differently.
     """
+
+
+class LearnerProcessTimeout(LearnerProcessError):
+    """It did not answer (or read its input) by the deadline; it may still be running."""
+
+
+class LearnerProcessExited(LearnerProcessError):
+    """It exited or closed its side of a pipe."""
 
 
 class LearnerProcess:
@@ -449,7 +458,7 @@ class LearnerProcess:
         while data:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise LearnerProcessError(f"stopped reading its input for {timeout_s:g} s")
+                raise LearnerProcessTimeout(f"stopped reading its input for {timeout_s:g} s")
             try:
                 _, writable, _ = select.select([], [self._stdin], [], remaining)
                 if writable:
@@ -457,12 +466,13 @@ class LearnerProcess:
             except BlockingIOError:
                 continue
             except OSError:
-                raise LearnerProcessError(self._died("stopped reading its input")) from None
+                raise LearnerProcessExited(self._died("stopped reading its input")) from None
 
     def read_line(self, deadline: float, *, max_bytes: int = MAX_LINE_BYTES) -> str:
         """The next line it wrote to stdout, without the newline; ``deadline`` is a
-        ``time.monotonic()`` value. Raises LearnerProcessError when it has not answered
-        by then, exits, or writes a line longer than ``max_bytes``."""
+        ``time.monotonic()`` value. Raises LearnerProcessTimeout when it has not answered
+        by then, LearnerProcessExited when it exits, and LearnerProcessError for a line
+        longer than ``max_bytes``."""
         while True:
             end = self._buffer.find(b"\n")
             if end >= 0:
@@ -473,13 +483,13 @@ class LearnerProcess:
                 raise LearnerProcessError(f"wrote a line longer than {max_bytes:,} bytes")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise LearnerProcessError("did not answer in time")
+                raise LearnerProcessTimeout("did not answer in time")
             ready, _, _ = select.select([self._stdout], [], [], remaining)
             if not ready:
                 continue
             chunk = os.read(self._stdout, 1 << 16)
             if not chunk:
-                raise LearnerProcessError(self._died("exited"))
+                raise LearnerProcessExited(self._died("exited"))
             self._buffer += chunk
 
     def stderr_tail(self, lines: int = 8) -> str:

@@ -192,14 +192,15 @@ def test_a_long_lived_process_answers_line_by_line(grader, submission) -> None:
 
 def test_read_line_raises_at_its_deadline_for_a_silent_process(grader) -> None:
     with grader.start_learner([sys.executable, "-c", "import time; time.sleep(60)"]) as process:
-        with pytest.raises(harness.LearnerProcessError, match="did not answer in time"):
+        with pytest.raises(harness.LearnerProcessTimeout, match="did not answer in time"):
             process.read_line(time.monotonic() + 0.2)
+        assert process.poll() is None  # a timeout leaves it running
 
 
 def test_an_exited_process_is_reported_with_its_code_and_stderr(grader) -> None:
     code = "import sys; print('boom', file=sys.stderr); sys.exit(3)"
     with grader.start_learner([sys.executable, "-c", code]) as process:
-        with pytest.raises(harness.LearnerProcessError, match=r"exited with code 3(.|\n)*boom"):
+        with pytest.raises(harness.LearnerProcessExited, match=r"exited with code 3(.|\n)*boom"):
             process.read_line(time.monotonic() + 10)
 
 
