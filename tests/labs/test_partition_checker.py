@@ -1,36 +1,55 @@
-"""The partition-writes checker's logic: the set check, the lost.json grade, the simulator."""
+"""The partition-writes checker's logic: the set check, the lost.json grade, the simulator,
+the node processes.
 
-import filecmp
+The checker is tried the way it grades: its files are assembled by the lab format
+(grader/ plus the starter and solution files `[grader] include` names) into a folder of
+their own, and imported from there under their own names, which are taken out of
+sys.modules again so that other labs' modules of the same name cannot mix with them.
+"""
+
+import ast
 import importlib
+import importlib.util
 import json
+import socket
 import sys
 from pathlib import Path
 
 import pytest
 
-LAB = Path(__file__).resolve().parents[2] / "labs" / "partition-writes"
-GRADER = LAB / "grader"
-HARNESS = Path(__file__).resolve().parents[2] / "graders" / "harness"
+from catalog.labfiles import load_lab
 
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "labs" / "partition-writes"
+HARNESS = ROOT / "graders" / "harness"
+COLLUDER = LAB / "variants" / "collude-past-the-simulator" / "node.py"
 
-GRADER_MODULES = ("set_check", "lost_answer", "simulate", "node_process", "check")
+# check first: it puts its starter/ folder (simulate.py) on the path, as in the container.
+GRADER_MODULES = (
+    "check",
+    "downstack_harness",
+    "set_check",
+    "lost_answer",
+    "simulate",
+    "node_process",
+)
 
 
 @pytest.fixture(scope="module")
-def grader():
-    """The checker's modules, imported from the lab's grader folder.
-
-    Other labs' checkers use the same plain module names (check, simulate...), so any
-    such module already imported is set aside, and put back afterwards.
-    """
+def grader(tmp_path_factory):
+    """The checker's modules, imported from the files it receives in the container."""
+    here = tmp_path_factory.mktemp("partition-checker")
+    for name, data in load_lab(LAB).checker_files().items():
+        (here / name).parent.mkdir(parents=True, exist_ok=True)
+        (here / name).write_bytes(data)
     set_aside = {name: sys.modules.pop(name) for name in GRADER_MODULES if name in sys.modules}
-    sys.path[:0] = [str(GRADER), str(HARNESS)]
+    saved_path = list(sys.path)
+    sys.path[:0] = [str(here), str(HARNESS)]
     try:
         modules = {name: importlib.import_module(name) for name in GRADER_MODULES}
         yield type("Grader", (), modules)
     finally:
-        for path in (str(GRADER), str(HARNESS)):
-            sys.path.remove(path)
+        sys.path[:] = saved_path  # check.py put its starter/ folder on the path too
         for name in GRADER_MODULES:
             sys.modules.pop(name, None)
         sys.modules.update(set_aside)
@@ -135,7 +154,7 @@ def test_malformed_lost_json_is_explained(grader, lost_two, data):
 
 
 def test_a_seed_replays_exactly(grader):
-    node = grader.check.load_module("starter_node.py")
+    node = grader.check.load_module(grader.check.STARTER_NODE)
     first = grader.check.trusted_run(node, 17, "rotate")
     second = grader.check.trusted_run(node, 17, "rotate")
     assert first.history == second.history
@@ -149,7 +168,7 @@ def test_a_node_process_behaves_exactly_like_the_same_node_in_process(grader, tm
         5, "isolate-leader", [sys.executable, str(LAB / "starter" / "node.py")]
     )
     in_process = grader.check.trusted_run(
-        grader.check.load_module("starter_node.py"), 5, "isolate-leader"
+        grader.check.load_module(grader.check.STARTER_NODE), 5, "isolate-leader"
     )
     assert piped.history == in_process.history
     assert piped.trace == in_process.trace
@@ -157,8 +176,8 @@ def test_a_node_process_behaves_exactly_like_the_same_node_in_process(grader, tm
 
 def test_the_planted_bug_loses_writes_only_under_partitions(grader):
     check, set_check = grader.check, grader.set_check.set_check
-    starter = check.load_module("starter_node.py")
-    reference = check.load_module("reference_node.py")
+    starter = check.load_module(check.STARTER_NODE)
+    reference = check.load_module(check.REFERENCE_NODE)
     for seed in range(3):
         for nemesis in ("isolate-leader", "rotate"):
             assert set_check(check.trusted_run(starter, seed, nemesis).history, NODES).lost
@@ -178,7 +197,7 @@ def test_the_checker_reports_a_node_that_breaks_the_protocol(grader):
 def test_final_read_must_list_integers(grader):
     class Stringly:
         def __init__(self):
-            self.inner = grader.check.load_module("reference_node.py").Node()
+            self.inner = grader.check.load_module(grader.check.REFERENCE_NODE).Node()
 
         def exchange(self, message):
             reply = self.inner.handle(json.loads(json.dumps(message)))
@@ -191,22 +210,152 @@ def test_final_read_must_list_integers(grader):
         grader.simulate.simulate(1, "none", {n: Stringly() for n in NODES})
 
 
-@pytest.mark.parametrize(
-    ("shipped", "trusted"),
-    [
-        ("starter/simulate.py", "grader/simulate.py"),
-        ("starter/node.py", "grader/starter_node.py"),
-        ("solution/node.py", "grader/reference_node.py"),
-    ],
-)
-def test_the_checker_grades_with_the_code_the_learner_has(shipped, trusted):
-    assert filecmp.cmp(LAB / shipped, LAB / trusted, shallow=False)
-
-
 def test_the_handed_in_answer_matches_the_check_seed(grader):
     check = grader.check
     history = check.trusted_run(
-        check.load_module("starter_node.py"), check.DEFAULT_SEED, "isolate-leader"
+        check.load_module(check.STARTER_NODE), check.DEFAULT_SEED, "isolate-leader"
     ).history
     expected = grader.set_check.set_check(history, NODES).lost
     assert set(json.loads((LAB / "solution" / "lost.json").read_text())) == expected
+
+
+# -- the node processes ----------------------------------------------------------------
+
+
+def submission_with(tmp_path, node_source):
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "node.py").write_text(node_source)
+    (folder / "lost.json").write_text("[]")
+    return folder
+
+
+def isolated_run(grader, submission, seed, nemesis):
+    """One run with the checker's own node processes; the result and each node's stderr.
+
+    Outside a container the processes keep our uid, but the isolation (read-only copy,
+    no sockets, no file creation) is the same seccomp filter the checker runs them with.
+    The deadline per message is far beyond any machine's speed: only a hang reaches it.
+    """
+    g = grader.downstack_harness.Grader(environ={"DOWNSTACK_SUBMISSION": str(submission)})
+    nodes = {}
+    try:
+        for node_id in NODES:
+            nodes[node_id] = grader.node_process.LearnerNode(g, node_id, 60.0)
+        result = grader.simulate.simulate(seed, nemesis, nodes)
+        return result, {node_id: node.stderr_tail() for node_id, node in nodes.items()}
+    finally:
+        for node in nodes.values():
+            node.close()
+
+
+def test_an_isolated_node_process_behaves_exactly_like_the_same_node_in_process(grader, tmp_path):
+    submission = submission_with(tmp_path, (LAB / "starter" / "node.py").read_text())
+    isolated, _ = isolated_run(grader, submission, 5, "rotate")
+    check = grader.check
+    in_process = check.trusted_run(check.load_module(check.STARTER_NODE), 5, "rotate")
+    assert isolated.history == in_process.history
+    assert isolated.trace == in_process.trace
+
+
+def test_a_node_that_stops_answering_is_reported_as_hung(grader, tmp_path, monkeypatch):
+    monkeypatch.setattr(grader.check, "ANSWER_WITHIN_S", 1.0)
+    submission = submission_with(tmp_path, "import time\nwhile True:\n    time.sleep(1)\n")
+    g = grader.downstack_harness.Grader(environ={"DOWNSTACK_SUBMISSION": str(submission)})
+    outcome = grader.check.learner_run(g, 1, "none")
+    assert outcome.hung
+    assert outcome.check is None
+    assert outcome.problem == "Node n1 did not answer a message within 1 s."
+
+
+def test_a_node_that_crashes_is_reported_with_its_stderr_quoted_once(grader, tmp_path):
+    source = "import sys\nsys.stdin.readline()\nsys.exit('node gave up: no leader')\n"
+    g = grader.downstack_harness.Grader(
+        environ={"DOWNSTACK_SUBMISSION": str(submission_with(tmp_path, source))}
+    )
+    outcome = grader.check.learner_run(g, 1, "none")
+    assert not outcome.hung
+    assert outcome.problem.startswith("Node n1 exited with code 1")
+    assert outcome.problem.count("node gave up: no leader") == 1
+
+
+def test_the_checker_uses_only_the_public_harness_api():
+    """No file of the lab imports or reaches into a `_` name, the harness's or another's."""
+    for path in sorted(LAB.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "downstack_harness":
+                private = [alias.name for alias in node.names if alias.name.startswith("_")]
+                assert not private, f"{path.relative_to(LAB)} imports {private}"
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+                owner = node.value
+                own = isinstance(owner, ast.Name) and owner.id == "self"
+                dunder = node.attr.startswith("__") and node.attr.endswith("__")
+                assert own or dunder, f"{path.relative_to(LAB)}:{node.lineno} uses .{node.attr}"
+
+
+# -- the collusion variant ------------------------------------------------------------
+
+
+def colluding_node(tmp_path, channel):
+    """The variant's node module with only `channel` open, its meeting points private."""
+    spec = importlib.util.spec_from_file_location("partition_colluder", COLLUDER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.CHANNELS = (getattr(module, channel),)
+    module.SHARED_FILE = str(tmp_path / "acked.txt")
+    module.UNIX_SOCKET_PATH = str(tmp_path / "{node}.sock")
+    module.ABSTRACT_SOCKET_NAME = f"\0partition-test-{id(module)}-{tmp_path.name}-{{node}}"
+    module.TCP_PORT_BASE = free_port_run()
+    return module
+
+
+def free_port_run(count=3):
+    """A first port of `count` consecutive loopback ports that are free right now."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    start = probe.getsockname()[1]
+    probe.close()
+    for base in range(start, start + 2000, count):
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                sockets.append(socket.socket())
+                sockets[-1].bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free run of loopback ports")
+
+
+@pytest.mark.parametrize(
+    "channel", ["FileChannel", "TcpChannel", "NamedUnixChannel", "AbstractUnixChannel"]
+)
+def test_each_back_channel_alone_would_defeat_the_partitions(grader, tmp_path, channel):
+    # In this process nothing stops the channel, so the variant is a real attempt: if the
+    # checker let one through, the starter's bug would pass the set check.
+    check, set_check = grader.check, grader.set_check.set_check
+    for nemesis in ("isolate-leader", "rotate"):
+        module = colluding_node(tmp_path / nemesis, channel)
+        (tmp_path / nemesis).mkdir()
+        colluding = set_check(check.trusted_run(module, 3, nemesis).history, NODES)
+        starter = set_check(
+            check.trusted_run(check.load_module(check.STARTER_NODE), 3, nemesis).history, NODES
+        )
+        assert starter.lost
+        assert colluding.valid, f"{channel} lost {sorted(colluding.lost)[:5]}"
+
+
+def test_isolated_colluding_nodes_find_no_channel_and_behave_like_the_starter(grader, tmp_path):
+    submission = submission_with(tmp_path, COLLUDER.read_text())
+    isolated, stderr = isolated_run(grader, submission, 3, "isolate-leader")
+    check = grader.check
+    starter = check.trusted_run(check.load_module(check.STARTER_NODE), 3, "isolate-leader")
+    assert isolated.history == starter.history
+    for node_id, tail in stderr.items():
+        for channel in ("file in /tmp", "loopback TCP", "named unix", "abstract unix"):
+            assert f"{node_id}: no {channel}" in tail
+        assert tail.count("Operation not permitted") == 4, tail

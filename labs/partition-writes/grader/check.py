@@ -1,10 +1,14 @@
 """Hidden checker for partition-writes: grades lost.json (part A) and node.py (part B).
 
-Part A replays the learner's seed with the starter's node (trusted copy, in this process)
-and compares the lost acknowledged writes with lost.json. Part B runs the learner's
-node.py as three processes of the learner uid and drives them with the trusted simulator
-over pipes, on visible and hidden seeds; Jepsen's set check decides, and availability is
-compared with the reference node on the very same seeds, simulated here in-process.
+Part A replays the learner's seed with the starter's node (in this process) and compares
+the lost acknowledged writes with lost.json. Part B runs the learner's node.py as three
+isolated learner processes and drives them with the simulator over pipes, on visible and
+hidden seeds; Jepsen's set check decides, and availability is compared with the
+reference node on the very same seeds, simulated here in-process.
+
+The simulator and both nodes are the lab's own starter/simulate.py, starter/node.py and
+solution/node.py, which lab.toml's `[grader] include` puts beside this file: the checker
+grades with exactly the code the learner was given.
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from downstack_harness import Grader
-from lost_answer import grade_answer
-from node_process import LearnerNode, NodeHung, Workspace
-from set_check import SetCheck, set_check
-from simulate import NODE_IDS, NodeError, Result, parse_reply, simulate
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "starter"))  # simulate.py, as the learner has it
+
+from downstack_harness import Grader  # noqa: E402
+from lost_answer import grade_answer  # noqa: E402
+from node_process import LearnerNode, NodeHung  # noqa: E402
+from set_check import SetCheck, set_check  # noqa: E402
+from simulate import NODE_IDS, NodeError, Result, parse_reply, simulate  # noqa: E402
+
+STARTER_NODE = "starter/node.py"
+REFERENCE_NODE = "solution/node.py"
 DEFAULT_SEED = 4242  # lab.toml's check_seed; used when no seed is given
 ANSWER_WITHIN_S = 3.0  # per message: generous, only there to stop a node that hangs
 PART_B_BUDGET_S = 45.0  # all learner runs together; a correct node needs a few seconds
@@ -58,8 +66,10 @@ class TrustedNode:
         return parse_reply(self.node_id, json.dumps(reply))
 
 
-def load_module(filename: str):
-    spec = importlib.util.spec_from_file_location(filename.removesuffix(".py"), HERE / filename)
+def load_module(relative_path: str):
+    """A fresh module from a file beside this one, e.g. load_module("starter/node.py")."""
+    name = relative_path.removesuffix(".py").replace("/", "_")
+    spec = importlib.util.spec_from_file_location(name, HERE / relative_path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -78,25 +88,34 @@ class LearnerOutcome:
     hung: bool = False
 
 
-def learner_run(workspace: Workspace, uid: int | None, seed: int, nemesis: str) -> LearnerOutcome:
+def learner_run(g: Grader, seed: int, nemesis: str) -> LearnerOutcome:
     outcome = LearnerOutcome(seed, nemesis)
     nodes: dict[str, LearnerNode] = {}
     try:
         for node_id in NODE_IDS:
-            nodes[node_id] = LearnerNode(node_id, workspace.path, uid, ANSWER_WITHIN_S)
+            nodes[node_id] = LearnerNode(g, node_id, ANSWER_WITHIN_S)
         result = simulate(seed, nemesis, nodes)
         outcome.check = set_check(result.history, NODE_IDS)
     except NodeError as error:
         outcome.hung = isinstance(error, NodeHung)
-        outcome.problem = f"Node {error.node_id} {error.problem}."
-        node = nodes.get(error.node_id)
-        tail = node.stderr_tail() if node else ""
-        if tail:
-            outcome.problem += f"\nIts last words on stderr:\n{tail}"
+        outcome.problem = describe_node_error(error, nodes.get(error.node_id))
     finally:
         for node in nodes.values():
             node.close()
     return outcome
+
+
+def describe_node_error(error: NodeError, node: LearnerNode | None) -> str:
+    """What went wrong with a node, with the end of its stderr unless already quoted."""
+    problem = f"Node {error.node_id} {error.problem}"
+    # The harness quotes the stderr of a node that exited; one that hung or answered
+    # garbage is still running, and its last words are worth showing too.
+    if "\n" not in problem:
+        problem += "."
+    tail = node.stderr_tail() if node is not None else ""
+    if tail and tail not in problem:
+        problem += f"\nIts last words on stderr:\n{tail}"
+    return problem
 
 
 # -- part B verdicts --------------------------------------------------------------------
@@ -179,8 +198,8 @@ def availability_verdict(
 def main() -> None:
     g = Grader()
     seed = int(os.environ.get("DOWNSTACK_SEED", DEFAULT_SEED))
-    starter_node = load_module("starter_node.py")
-    reference_node = load_module("reference_node.py")
+    starter_node = load_module(STARTER_NODE)
+    reference_node = load_module(REFERENCE_NODE)
 
     # Part A: the lost writes of the learner's own seed, as the starter's node loses them.
     history = trusted_run(starter_node, seed, "isolate-leader").history
@@ -199,22 +218,18 @@ def main() -> None:
         run: set_check(trusted_run(reference_node, *run).history, NODE_IDS)
         for run in visible + hidden
     }
-    workspace = Workspace(g.submission_dir, g.learner_uid)
     outcomes: dict[tuple[int, str], LearnerOutcome] = {}
     started = time.monotonic()
-    try:
-        for run in visible + hidden:
-            # A node that hangs once would hang again: stop rather than run out the clock.
-            if any(o.hung for o in outcomes.values()):
-                outcomes[run] = LearnerOutcome(*run, problem="not run: a node hung earlier")
-            elif time.monotonic() - started > PART_B_BUDGET_S:
-                outcomes[run] = LearnerOutcome(
-                    *run, problem=f"not run: your node used up the {PART_B_BUDGET_S:g} s budget"
-                )
-            else:
-                outcomes[run] = learner_run(workspace, g.learner_uid, *run)
-    finally:
-        workspace.clean_up()
+    for run in visible + hidden:
+        # A node that hangs once would hang again: stop rather than run out the clock.
+        if any(o.hung for o in outcomes.values()):
+            outcomes[run] = LearnerOutcome(*run, problem="not run: a node hung earlier")
+        elif time.monotonic() - started > PART_B_BUDGET_S:
+            outcomes[run] = LearnerOutcome(
+                *run, problem=f"not run: your node used up the {PART_B_BUDGET_S:g} s budget"
+            )
+        else:
+            outcomes[run] = learner_run(g, *run)
     print(f"part B took {time.monotonic() - started:.1f} s", file=sys.stderr)
 
     shown = [outcomes[run] for run in visible]

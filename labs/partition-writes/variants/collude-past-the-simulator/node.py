@@ -1,5 +1,13 @@
 """One node of a small replicated set store: a Raft-style leader, log and commit index.
 
+Known-wrong variant: the starter's node, bug and all, plus a back channel between the
+three nodes that bypasses the simulator's network. Every write a node acknowledges is
+published on every back channel it could open (a file in /tmp, loopback TCP, a named
+and an abstract unix socket), and a node's read answers its committed set plus all it
+heard there. If any one channel worked, every node would see every acknowledged write
+whatever the partitions, and the set check would pass. A channel that cannot be opened
+is reported on stderr and skipped; with none open, this is the starter's node exactly.
+
 Clients `add` elements to the set through the leader. The leader appends each write to
 its log, replicates the log to the other nodes with its heartbeats, and acknowledges the
 write once it is committed: held by enough nodes that any future leader must have it.
@@ -13,12 +21,133 @@ is `now`, and its only randomness is the seed it is given, so that a seed replay
 """
 
 import json
+import os
 import random
+import socket
 import sys
 
 HEARTBEAT_MS = 30
 ELECTION_TIMEOUT_MS = (150, 300)
 MAX_ENTRIES_PER_APPEND = 50
+
+# Where the back channels meet: names every node can derive from its peers' ids alone.
+SHARED_FILE = "/tmp/setstore-acked.txt"
+UNIX_SOCKET_PATH = "/tmp/setstore-{node}.sock"
+ABSTRACT_SOCKET_NAME = "\0setstore-{node}"
+TCP_PORT_BASE = 47310  # n1 listens on 127.0.0.1:47310, n2 on 47311, ...
+
+
+class FileChannel:
+    """Acknowledged elements appended to one file every node reads."""
+
+    name = "file in /tmp"
+
+    def __init__(self, me: str, node_ids: list[str]) -> None:
+        if me == node_ids[0]:
+            # The first node starts each run with an empty file (inits come in id order).
+            try:
+                os.unlink(SHARED_FILE)
+            except OSError:
+                pass
+        self.out = open(SHARED_FILE, "a")  # kept open for the life of the node
+
+    def publish(self, element: int) -> None:
+        self.out.write(f"{element}\n")
+        self.out.flush()
+
+    def drain(self) -> None:
+        pass
+
+    def heard(self) -> set[int]:
+        with open(SHARED_FILE) as shared:
+            return {int(line) for line in shared if line.strip()}
+
+
+class SocketChannel:
+    """Each node listens on an address of its own; a publish connects to every peer."""
+
+    name = "socket"
+    family = socket.AF_UNIX
+
+    def __init__(self, me: str, node_ids: list[str]) -> None:
+        self.peers = [n for n in node_ids if n != me]
+        self.received: set[int] = set()
+        self.listener = socket.socket(self.family, socket.SOCK_STREAM)
+        self.prepare(me)
+        self.listener.bind(self.address(me))
+        self.listener.listen(512)
+        self.listener.setblocking(False)
+
+    def address(self, node: str):
+        raise NotImplementedError
+
+    def prepare(self, me: str) -> None:
+        pass
+
+    def publish(self, element: int) -> None:
+        self.received.add(element)  # its own log may lose it to a new leader's
+        for peer in self.peers:
+            try:
+                with socket.socket(self.family, socket.SOCK_STREAM) as out:
+                    out.settimeout(1.0)
+                    out.connect(self.address(peer))
+                    out.sendall(f"{element}\n".encode())
+            except OSError:
+                pass  # that peer is not listening (yet)
+
+    def drain(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return  # nothing waiting
+            with connection:
+                connection.settimeout(1.0)
+                data = b""
+                try:
+                    while chunk := connection.recv(4096):
+                        data += chunk
+                except OSError:
+                    pass
+            self.received |= {int(line) for line in data.split() if line}
+
+    def heard(self) -> set[int]:
+        self.drain()
+        return self.received
+
+
+class TcpChannel(SocketChannel):
+    name = "loopback TCP socket"
+    family = socket.AF_INET
+
+    def address(self, node: str):
+        return ("127.0.0.1", TCP_PORT_BASE + int(node.removeprefix("n")) - 1)
+
+    def prepare(self, me: str) -> None:
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+
+class NamedUnixChannel(SocketChannel):
+    name = "named unix socket"
+
+    def address(self, node: str):
+        return UNIX_SOCKET_PATH.format(node=node)
+
+    def prepare(self, me: str) -> None:
+        try:
+            os.unlink(self.address(me))
+        except OSError:
+            pass
+
+
+class AbstractUnixChannel(SocketChannel):
+    name = "abstract unix socket"
+
+    def address(self, node: str):
+        return ABSTRACT_SOCKET_NAME.format(node=node)
+
+
+CHANNELS = (FileChannel, TcpChannel, NamedUnixChannel, AbstractUnixChannel)
 
 
 class Node:
@@ -44,6 +173,7 @@ class Node:
         self.waiting: dict[int, tuple[str, int]] = {}
         self.outbox: list[dict] = []
         self.notes: list[str] = []
+        self.channels: list = []
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -75,11 +205,18 @@ class Node:
         self.node_ids = body["node_ids"]
         self.rng = random.Random(body["seed"])
         self.reset_election_timer()
+        for channel in CHANNELS:
+            try:
+                self.channels.append(channel(self.id, self.node_ids))
+            except OSError as error:
+                print(f"{self.id}: no {channel.name}: {error}", file=sys.stderr)
 
     def reset_election_timer(self) -> None:
         self.election_deadline = self.now + self.rng.randint(*ELECTION_TIMEOUT_MS)
 
     def on_tick(self, src: str, body: dict) -> None:
+        for channel in self.channels:
+            channel.drain()  # keep the peers' connections from piling up
         if self.role == "leader":
             if self.now >= self.next_heartbeat:
                 self.replicate()
@@ -227,6 +364,8 @@ class Node:
                 break
         for index in sorted(i for i in self.waiting if i <= self.commit_length):
             client, msg_id = self.waiting.pop(index)
+            for channel in self.channels:
+                channel.publish(self.log[index - 1][1])
             self.send(client, {"type": "add_ok", "in_reply_to": msg_id})
 
     # -- clients ----------------------------------------------------------------------
@@ -245,6 +384,13 @@ class Node:
 
     def on_read(self, src: str, body: dict) -> None:
         elements = [element for _, element in self.log[: self.commit_length] if element is not None]
+        heard = set()
+        for channel in self.channels:
+            try:
+                heard |= channel.heard()
+            except OSError as error:
+                print(f"{self.id}: {channel.name} failed: {error}", file=sys.stderr)
+        elements += sorted(heard - set(elements))
         self.send(src, {"type": "read_ok", "in_reply_to": body["msg_id"], "elements": elements})
 
 
