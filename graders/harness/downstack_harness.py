@@ -87,8 +87,10 @@ LEARNER_PATH = "/usr/local/bin:/usr/bin:/bin"
 MEMORY_MARKERS = (b"MemoryError", b"std::bad_alloc", b"Cannot allocate memory", b"out of memory")
 # Where the kernel counts this container's OOM kills (cgroup v2, then v1); gVisor has none.
 OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
-# Upper bound on kill(-1) rounds when ending the learner's processes.
+# Upper bounds on kill(-1) rounds when ending the learner's processes, in count and in
+# time (a fork bomb keeps the rounds going; looking for survivors costs time too).
 SWEEP_ROUNDS = 50
+SWEEP_SECONDS = 1.0
 # How long to wait for output pipes to close once the program and its group are dead.
 PIPE_DRAIN_S = 2.0
 # A long-lived process: the longest line read_line accepts, and how much of its stderr
@@ -846,6 +848,10 @@ def _runs_processes(uid: int) -> bool:
         if not entry.name.isdigit() or entry.name == me:
             continue
         try:
+            # /proc/<pid> belongs to the process's uid (root's once it is not dumpable),
+            # so one stat rules out most processes before their status is read.
+            if entry.stat().st_uid not in (uid, 0):
+                continue
             status = Path(entry.path, "status").read_text()
         except OSError:
             continue  # it exited while we looked
@@ -862,12 +868,13 @@ def _sweep_learner(workdir: Path, uid: int) -> None:
     # a fork bomb can create new ones while the first sweep runs. kill(-1) succeeds as
     # long as any other process exists (it counts those it may not signal too), so
     # /proc says when the uid has nothing left running.
+    ends = time.monotonic() + SWEEP_SECONDS
     for _ in range(SWEEP_ROUNDS):
         try:
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
             break
-        if not _runs_processes(uid):
+        if time.monotonic() > ends or not _runs_processes(uid):
             break
         time.sleep(0.01)
     shutil.rmtree(workdir, ignore_errors=True)

@@ -40,6 +40,7 @@ NORMAL_PROGRAM = b"a, b = map(int, input().split())\nprint(a + b)\n"
 # Room for the 64 MB of /tmp and of /dev/shm the fill case takes, which count against
 # the container's memory, beside the learner's 128 MB and the checker.
 LAB_MEMORY_MB = 384
+LAB_TIMEOUT_S = 60
 BATCH_TIMEOUT_S = 300
 
 
@@ -140,8 +141,12 @@ def write_abuse_lab(labs: Path, hidden_secret: str, solution_marker: str) -> Non
         submit=("main.py", "targets.json"),
     )
     toml = (path / "lab.toml").read_text()
-    assert "memory_mb = 128" in toml
-    (path / "lab.toml").write_text(toml.replace("memory_mb = 128", f"memory_mb = {LAB_MEMORY_MB}"))
+    assert "memory_mb = 128" in toml and "timeout_s = 20" in toml
+    toml = toml.replace("memory_mb = 128", f"memory_mb = {LAB_MEMORY_MB}")
+    # The sandbox's own deadline is a safety net behind the checker's 4 s limit; under
+    # gVisor, with both cores busy, ending a fork bomb alone has taken most of 20 s.
+    toml = toml.replace("timeout_s = 20", f"timeout_s = {LAB_TIMEOUT_S}")
+    (path / "lab.toml").write_text(toml)
     (path / "grader" / "secret.txt").write_text(hidden_secret)
     (path / "solution" / "main.py").write_text(f"# {solution_marker}\n" + NORMAL_PROGRAM.decode())
 
