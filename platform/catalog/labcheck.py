@@ -16,6 +16,9 @@ import graders
 from catalog.labfiles import Expectation, LabSpec
 from catalog.sandbox import sandbox_options
 
+# A check with this tag grades an answer written for one seed (the learner's own data):
+# the solution's answer is right for check_seed only, so --seeds leaves those checks out.
+SEED_ANSWER_TAG = "seed-answer"
 # One check of one run: its position and name, then what it scored and its status.
 CheckKey = tuple[int, str]
 CheckResult = tuple[float, str]
@@ -82,7 +85,9 @@ def lab_check(
     """Run every known submission of a lab `runs` times; each outcome lists its problems.
 
     With `seeds`, a seeded lab's reference is also graded once on each of that many
-    further seeds (see further_seeds); an unseeded lab has no seeds to vary.
+    further seeds (see further_seeds), and must get full marks on every check except
+    those tagged SEED_ANSWER_TAG (answers the solution wrote for check_seed alone); an
+    unseeded lab has no seeds to vary.
     """
     checker = spec.checker_files()
     options = sandbox_options(spec)
@@ -111,7 +116,14 @@ def lab_check(
         for seed in chosen:
             seed_env = {**env, "DOWNSTACK_SEED": str(seed)}
             outcome = _run_case(
-                f"reference, seed {seed}", solution, None, 1, checker, options, seed_env
+                f"reference, seed {seed}",
+                solution,
+                None,
+                1,
+                checker,
+                options,
+                seed_env,
+                skip_tag=SEED_ANSWER_TAG,
             )
             progress(_describe(outcome))
             outcomes.append(outcome)
@@ -128,12 +140,13 @@ def _run_case(
     checker: dict[str, bytes],
     options: dict,
     env: dict[str, str],
+    *,
+    skip_tag: str | None = None,
 ) -> CaseOutcome:
-    expected = (
-        "full marks"
-        if expectation is None
-        else f"{expectation.min_score:g}..{expectation.max_score:g}"
-    )
+    if expectation is not None:
+        expected = f"{expectation.min_score:g}..{expectation.max_score:g}"
+    else:
+        expected = "full marks" if skip_tag is None else f"full marks but {skip_tag} checks"
     outcome = CaseOutcome(name=name, expected=expected)
     for _ in range(runs):
         result = graders.run(checker=checker, submission=files, env=env, **options)
@@ -144,6 +157,17 @@ def _run_case(
         outcome.checks.append(_checks_of(result))
         if score is None:
             outcome.problems.append(reason)
+        elif expectation is None and skip_tag is not None and result.results is not None:
+            missed = [
+                f"{t.name!r} ({t.score:g}/{t.max_score:g})"
+                for t in result.results.tests
+                if skip_tag not in t.tags and t.score < graders.full_marks_floor(t.max_score)
+            ]
+            if missed:
+                outcome.problems.append(
+                    f"expected full marks on every check not tagged {skip_tag}; "
+                    "missed " + ", ".join(missed)
+                )
         elif expectation is None:
             full = result.results.max_score if result.results else None
             if not graders.is_full_marks(score, full):

@@ -153,8 +153,8 @@ def test_labs_check_seeds_grades_the_reference_on_further_seeds(labs_dir, capsys
     out = capsys.readouterr().out
     first, second = further_seeds(5, 2)
     assert f"reference on 2 further seed(s) from check_seed 5: {first}, {second}" in out
-    assert re.search(rf"reference, seed {first} +expected full marks +got \[1\]", out), out
-    assert re.search(rf"reference, seed {second} +expected full marks +got \[1\]", out), out
+    assert re.search(rf"reference, seed {first} +expected full marks but seed-answer checks +got \[1\]", out), out
+    assert re.search(rf"reference, seed {second} +expected full marks but seed-answer checks +got \[1\]", out), out
     assert "labs check passed" in out
 
 
@@ -191,3 +191,33 @@ def test_further_seeds_are_fixed_by_the_check_seed_and_avoid_it():
     assert seeds != further_seeds(6, 20)
     assert 5 not in seeds and len(set(seeds)) == 20
     assert all(0 <= seed <= 2**31 - 1 for seed in seeds)
+
+
+SEED_ANSWER = """
+    import os
+    from downstack_harness import Grader
+
+    g = Grader()
+    seed = int(os.environ["DOWNSTACK_SEED"])
+    said = g.run_learner(["python3", "main.py"], timeout_s=5).stdout.decode().strip()
+    right = said == "solution"
+    # The solution's answer was worked out for check_seed 5, as a learner works theirs out.
+    g.check("answer for my seed", right and seed == 5, max_score=2, tags=("seed-answer",))
+    overfit = os.path.exists("code_needs_seed_5")
+    g.check("the code", right and (seed == 5 or not overfit))
+    g.emit()
+"""
+
+
+@pytest.mark.docker
+def test_labs_check_seeds_leaves_out_checks_of_answers_for_one_seed(labs_dir, capsys, grader_image):
+    toml = "\n[grader]\nseeded = true\ncheck_seed = 5\n"
+    write_lab(labs_dir, "answers", SEED_ANSWER, extra_toml=toml)
+    call_command("labs", "check", "answers", "--runs", "1", "--seeds", "2")
+    assert "labs check passed" in capsys.readouterr().out
+
+    path = write_lab(labs_dir, "overfit-code", SEED_ANSWER, extra_toml=toml)
+    (path / "grader" / "code_needs_seed_5").write_text("")
+    with pytest.raises(CommandError, match="overfit-code reference, seed"):
+        call_command("labs", "check", "overfit-code", "--runs", "1", "--seeds", "2")
+    assert "missed 'the code' (0/1)" in capsys.readouterr().out

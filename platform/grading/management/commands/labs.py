@@ -64,7 +64,8 @@ class Command(BaseCommand):
             type=int,
             default=0,
             help="also grade the reference once on each of N further seeds, derived from "
-            "the lab's check_seed and printed; each must get full marks (seeded labs only)",
+            "the lab's check_seed and printed; each must get full marks on every check not "
+            "tagged seed-answer (seeded labs only)",
         )
 
         grade = sub.add_parser(
