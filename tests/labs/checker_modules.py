@@ -33,11 +33,12 @@ def load_checker(slug: str, modules: tuple[str, ...]) -> tuple[Path, dict[str, M
         (root / name).write_bytes(data)
     names = tuple(dict.fromkeys((*modules, "downstack_harness")))
     set_aside = {name: sys.modules.pop(name) for name in names if name in sys.modules}
+    saved_path = list(sys.path)
     sys.path[:0] = [str(root), str(HARNESS)]
     try:
         return root, {name: importlib.import_module(name) for name in modules}
     finally:
-        del sys.path[:2]
+        sys.path[:] = saved_path  # a checker may add folders of its own (its includes)
         for name in names:
             sys.modules.pop(name, None)
         sys.modules.update(set_aside)

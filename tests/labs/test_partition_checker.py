@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.labfiles import load_lab
+from tests.labs.checker_modules import load_checker
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "partition-writes"
@@ -36,23 +36,10 @@ GRADER_MODULES = (
 
 
 @pytest.fixture(scope="module")
-def grader(tmp_path_factory):
+def grader():
     """The checker's modules, imported from the files it receives in the container."""
-    here = tmp_path_factory.mktemp("partition-checker")
-    for name, data in load_lab(LAB).checker_files().items():
-        (here / name).parent.mkdir(parents=True, exist_ok=True)
-        (here / name).write_bytes(data)
-    set_aside = {name: sys.modules.pop(name) for name in GRADER_MODULES if name in sys.modules}
-    saved_path = list(sys.path)
-    sys.path[:0] = [str(here), str(HARNESS)]
-    try:
-        modules = {name: importlib.import_module(name) for name in GRADER_MODULES}
-        yield type("Grader", (), modules)
-    finally:
-        sys.path[:] = saved_path  # check.py put its starter/ folder on the path too
-        for name in GRADER_MODULES:
-            sys.modules.pop(name, None)
-        sys.modules.update(set_aside)
+    _, modules = load_checker("partition-writes", GRADER_MODULES)
+    return type("Grader", (), modules)
 
 
 NODES = ("n1", "n2", "n3")
@@ -279,24 +266,6 @@ def test_a_node_that_crashes_is_reported_with_its_stderr_quoted_once(grader, tmp
     assert outcome.problem.count("node gave up: no leader") == 1
 
 
-def test_the_checker_uses_only_the_public_harness_api():
-    """No file of the lab imports or reaches into a `_` name, the harness's or another's."""
-    for path in sorted(LAB.rglob("*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "downstack_harness":
-                private = [alias.name for alias in node.names if alias.name.startswith("_")]
-                assert not private, f"{path.relative_to(LAB)} imports {private}"
-            if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-                owner = node.value
-                own = isinstance(owner, ast.Name) and owner.id == "self"
-                dunder = node.attr.startswith("__") and node.attr.endswith("__")
-                assert own or dunder, f"{path.relative_to(LAB)}:{node.lineno} uses .{node.attr}"
-
-
-# -- the collusion variant ------------------------------------------------------------
-
-
 def colluding_node(tmp_path, channel):
     """The variant's node module with only `channel` open, its meeting points private."""
     spec = importlib.util.spec_from_file_location("partition_colluder", COLLUDER)
@@ -359,3 +328,18 @@ def test_isolated_colluding_nodes_find_no_channel_and_behave_like_the_starter(gr
         for channel in ("file in /tmp", "loopback TCP", "named unix", "abstract unix"):
             assert f"{node_id}: no {channel}" in tail
         assert tail.count("Operation not permitted") == 4, tail
+
+
+def test_the_checker_uses_only_the_public_harness_api():
+    """No file of the lab imports or reaches into a `_` name, the harness's or another's."""
+    for path in sorted(LAB.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "downstack_harness":
+                private = [alias.name for alias in node.names if alias.name.startswith("_")]
+                assert not private, f"{path.relative_to(LAB)} imports {private}"
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+                owner = node.value
+                own = isinstance(owner, ast.Name) and owner.id == "self"
+                dunder = node.attr.startswith("__") and node.attr.endswith("__")
+                assert own or dunder, f"{path.relative_to(LAB)}:{node.lineno} uses .{node.attr}"
