@@ -101,10 +101,8 @@ def lab_grade(spec: LabSpec, files: dict[str, bytes], *, seed: int | None = None
     options = sandbox_options(spec)
     checker = spec.checker_files()
     seed = grading_seed(spec, seed)
-    # The variables a submission's checker gets; the id is fresh, as a new submission's is.
-    env = {"DOWNSTACK_SUBMISSION_ID": str(uuid.uuid4())}
-    if seed is not None:
-        env["DOWNSTACK_SEED"] = str(seed)
+    # What a submission's checker gets; the id is fresh, as a new submission's is.
+    env = services.checker_env(submission_id=uuid.uuid4(), seed=seed)
     result = graders.run(checker=checker, submission=files, env=env, **options)
     facts, outcome = services.result_fields(f"labs grade {spec.slug}", options["image"], result)
     return GradeOutcome(

@@ -221,9 +221,7 @@ def _run_checker(submission: Submission, *, release, run_key: str) -> tuple[str,
         options = sandbox_options(lab)
         checker = checker_files(settings.LABS_DIR / lab.slug, lab.grader_include)
         files = {f.name: _read(f) for f in submission.files.all()}
-        env = {"DOWNSTACK_SUBMISSION_ID": str(submission.pk)}
-        if submission.seed is not None:
-            env["DOWNSTACK_SEED"] = str(submission.seed)
+        env = checker_env(submission_id=submission.pk, seed=submission.seed)
         result = graders.run(checker=checker, submission=files, env=env, run_key=run_key, **options)
     except graders.InfrastructureError as exc:
         log.error("submission %s: grading infrastructure failed: %s", submission.pk, exc)
@@ -235,6 +233,14 @@ def _run_checker(submission: Submission, *, release, run_key: str) -> tuple[str,
         release(reason=str(exc))
         raise graders.InfrastructureError(f"cannot read grading inputs: {exc}") from exc
     return options["image"], result
+
+
+def checker_env(*, submission_id, seed: int | None) -> dict[str, str]:
+    """The variables a submission's checker gets (its id, and the learner's seed if any)."""
+    env = {"DOWNSTACK_SUBMISSION_ID": str(submission_id)}
+    if seed is not None:
+        env["DOWNSTACK_SEED"] = str(seed)
+    return env
 
 
 def submission_texts(submission: Submission) -> dict[str, str]:
