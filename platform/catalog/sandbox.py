@@ -1,5 +1,6 @@
 """How a lab's settings become a sandbox run: image tag, limits, command, runtime."""
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from django.conf import settings
@@ -8,13 +9,25 @@ import graders
 
 
 class LabLike(Protocol):
-    image: str
-    command: list[str] | tuple[str, ...]
-    runtime: str | None
-    timeout_s: int
-    memory_mb: int
-    cpus: float
-    pids: int
+    """What sandbox_options reads from a lab: a catalog Lab row or a frozen LabSpec.
+
+    Read-only properties, so that frozen dataclasses and narrower field types
+    (a `str` runtime, a tuple command) satisfy it as well as model rows do."""
+
+    @property
+    def image(self) -> str: ...
+    @property
+    def command(self) -> Sequence[str]: ...
+    @property
+    def runtime(self) -> str | None: ...
+    @property
+    def timeout_s(self) -> int: ...
+    @property
+    def memory_mb(self) -> int: ...
+    @property
+    def cpus(self) -> float: ...
+    @property
+    def pids(self) -> int: ...
 
 
 def resolve_image(image: str) -> str:

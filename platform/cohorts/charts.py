@@ -4,6 +4,7 @@ computed here and drawn as markup here too (see bar_chart_html and heatmap_body)
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils.html import escape
@@ -36,8 +37,8 @@ def nice_top(largest: float) -> float:
 
 
 def bar_chart(
-    values: list[float],
-    labels: list[str],
+    values: Sequence[float],
+    labels: Sequence[str],
     *,
     title: str,
     x_title: str,
@@ -91,7 +92,7 @@ def bar_chart(
 HEAT_STEPS = 10
 
 
-def bar_figure(values: list[float], labels: list[str], **options) -> str:
+def bar_figure(values: Sequence[float], labels: Sequence[str], **options) -> str:
     """bar_chart() drawn by bar_chart_html(): the markup a page includes as it is."""
     return bar_chart_html(bar_chart(values, labels, **options))
 

@@ -35,8 +35,8 @@ def csv_text(value: str) -> str:
 def gradebook_score(assignment: Assignment, attempts: list[tuple], policy: str) -> float | None:
     """The counted percent for one learner and lab from (created_at, percent) attempts in
     time order: late penalties applied, then the best or the last counted attempt."""
-    counted = [assignment.counted_percent(percent, created_at) for created_at, percent in attempts]
-    counted = [c for c in counted if c is not None]
+    scored = [assignment.counted_percent(percent, created_at) for created_at, percent in attempts]
+    counted = [c for c in scored if c is not None]
     if not counted:
         return None
     return counted[-1] if policy == Cohort.ScorePolicy.LAST else max(counted)

@@ -1,5 +1,7 @@
 """Forms for running a cohort: people, invites, assignments, regrades."""
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -41,11 +43,16 @@ class AssignmentForm(forms.ModelForm):
     def __init__(self, *args, cohort: Cohort, **kwargs):
         super().__init__(*args, **kwargs)
         self.cohort = cohort
-        self.fields["lab"].queryset = Lab.objects.active()
+        # self.fields holds plain Field to the type checker; a ForeignKey's form field
+        # is a ModelChoiceField.
+        lab_field = cast(forms.ModelChoiceField, self.fields["lab"])
+        lab_field.queryset = Lab.objects.active()
         self.fields["penalty_per_day"].help_text = "Percent of full marks per started day late."
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # ModelForm.clean() hands back self.cleaned_data; its declared type allows None.
+        data = self.cleaned_data
         if data.get("opens_at") and data.get("due_at") and data["due_at"] < data["opens_at"]:
             raise forms.ValidationError("The due date must come after the opening date.")
         lab = data.get("lab")
