@@ -27,10 +27,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## lint: ruff (lint and format check) and mypy
+## lint: ruff (lint and format check), the import contract of the layers, and mypy
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=platform:. $(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 ## check-labs: run every lab's reference, starter and variants through the real sandbox

@@ -10,16 +10,20 @@ Django and knows nothing of users, labs or the database.
 from graders.images import image_tag
 from graders.limits import Limits
 from graders.marks import FULL_MARKS_TOLERANCE, full_marks_floor, is_full_marks, score_tolerance
+from graders.outcome import TEST_FIELDS, Kind, Outcome
 from graders.results import Results, ResultsError, TestOutcome, parse_results
 from graders.sandbox import InfrastructureError, RunResult, remove_leftovers, run
 
 __all__ = [
     "FULL_MARKS_TOLERANCE",
     "InfrastructureError",
+    "Kind",
     "Limits",
+    "Outcome",
     "Results",
     "ResultsError",
     "RunResult",
+    "TEST_FIELDS",
     "TestOutcome",
     "full_marks_floor",
     "image_tag",

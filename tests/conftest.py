@@ -101,6 +101,17 @@ def scratch_lab(db, labs_dir):
     return make
 
 
+@pytest.fixture
+def make_regrade(db):
+    """Factory: a regrade of `lab` in a cohort of its own, to hang GradeRun rows on."""
+    from cohorts.models import Cohort, Regrade
+
+    def make(lab):
+        return Regrade.objects.create(cohort=Cohort.objects.create(name="Regraders"), lab=lab)
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def grader_image():
     """The content-tagged grader image, built (offline, cached) when missing."""
@@ -117,8 +128,9 @@ def start_worker(transactional_db, tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     workers = []
 
-    def start(queues="grading", **extra_env):
-        worker = Worker(tmp_path / f"worker-{len(workers)}.log", extra_env, queues=queues)
+    def start(queues="grading", beat=False, **extra_env):
+        log = tmp_path / f"worker-{len(workers)}.log"
+        worker = Worker(log, extra_env, queues=queues, beat=beat)
         workers.append(worker)
         return worker
 

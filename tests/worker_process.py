@@ -32,6 +32,7 @@ class Worker:
         extra_env: dict[str, str],
         concurrency: int = 1,
         queues: str = "grading",
+        beat: bool = False,
     ):
         env = dict(os.environ)
         env.update(
@@ -65,6 +66,8 @@ class Worker:
                 "--without-gossip",
                 "--hostname",
                 f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+                # The periodic reaper inside the worker, as `make demo` runs it.
+                *(["--beat", "--schedule", str(log_path.with_suffix(".beat"))] if beat else []),
             ],
             cwd=ROOT,
             env=env,

@@ -41,12 +41,11 @@ class CaseOutcome:
 
 
 def _score_of(result: graders.RunResult) -> tuple[float | None, str]:
-    if result.results is not None:
-        return result.results.score, ""
-    if result.error:
-        return None, f"grader error: {result.error}"
-    # A learner's program that ran out of time or memory is a score of zero.
-    return 0.0, result.failure_reason() or "no result"
+    """The score (None for a grader error) and why there is no full result, if so."""
+    outcome = graders.Outcome.of(result)
+    if outcome.is_grader_error:
+        return None, f"grader error: {outcome.error}"
+    return outcome.score, outcome.detail
 
 
 def _checks_of(result: graders.RunResult) -> dict[CheckKey, CheckResult] | None:

@@ -7,28 +7,10 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from catalog.marks import full_marks_q
-
 
 class LabQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
-
-    def with_progress_of(self, user):
-        """Annotate each lab with the user's attempts, best score and whether they passed."""
-        from grading.models import Submission
-
-        mine = Submission.objects.filter(lab=models.OuterRef("pk"), user=user)
-        counted = mine.exclude(status=Submission.Status.ERROR)
-        graded = mine.filter(status=Submission.Status.GRADED)
-        return self.annotate(
-            my_attempts=models.Subquery(
-                counted.values("lab").annotate(n=models.Count("pk")).values("n")[:1]
-            ),
-            my_best=models.Subquery(graded.order_by("-score").values("score")[:1]),
-            my_best_max=models.Subquery(graded.order_by("-score").values("max_score")[:1]),
-            my_passed=models.Exists(graded.filter(full_marks_q())),
-        )
 
 
 class Lab(models.Model):

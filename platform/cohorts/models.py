@@ -1,4 +1,4 @@
-"""Cohorts: who teaches and who learns together, their invites, assignments and lab openings."""
+"""Cohorts: who teaches and who learns together, their invites, assignments and regrades."""
 
 import math
 import secrets
@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+
+from grading.models import GradeRun, score_percent
 
 
 class CohortQuerySet(models.QuerySet):
@@ -221,27 +223,6 @@ class Assignment(models.Model):
         return self.late_policy != self.LatePolicy.CLOSE or not self.is_past_due(now)
 
 
-class LabOpening(models.Model):
-    """When a learner first opened a lab's page: the start of "time to first pass"."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_openings"
-    )
-    lab = models.ForeignKey("catalog.Lab", on_delete=models.CASCADE, related_name="openings")
-    first_opened_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "lab"], name="one_opening_per_lab")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} opened {self.lab_id}"
-
-    @classmethod
-    def record(cls, *, user, lab) -> None:
-        """Note the first opening; later visits change nothing. Safe to run twice."""
-        cls.objects.bulk_create([cls(user=user, lab=lab)], ignore_conflicts=True)
-
-
 class RegradeQuerySet(models.QuerySet):
     def taught_by(self, user):
         return self.filter(cohort__in=Cohort.objects.taught_by(user))
@@ -250,7 +231,7 @@ class RegradeQuerySet(models.QuerySet):
 class Regrade(models.Model):
     """One instructor's regrade: a dry run into scratch results, then applied or discarded.
 
-    Its id is the `batch` of the grading.GradeRun rows that hold the scratch results.
+    Its grading.GradeRun rows (`runs`) hold the scratch results.
     """
 
     class State(models.TextChoices):
@@ -293,11 +274,6 @@ class Regrade(models.Model):
             return f"{self.learner} on this lab"
         return "the whole lab for the cohort"
 
-    def runs(self):
-        from grading.models import GradeRun
-
-        return GradeRun.objects.filter(batch=self.pk)
-
 
 class InviteInvalid(Exception):
     """An invite code that is unknown, expired or revoked; the message says which."""
@@ -309,11 +285,9 @@ def regrade_changes(regrade: Regrade) -> dict:
     Before applying, a run is compared with the submission's current result; after, with
     the result it replaced (kept on the run).
     """
-    from grading.models import GradeRun, score_percent
-
     rows = []
     runs = (
-        regrade.runs()
+        regrade.runs.all()
         .select_related("submission__user")
         .order_by("submission__user__username", "submission__created_at")
     )

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from cohorts.models import Cohort, Invite, InviteInvalid, Membership, Regrade
+from grading import queue, regrades
 from grading.models import GradeRun, Submission
-from grading.services import graderun_apply, graderuns_enqueue
 
 
 def cohort_join(*, code: str, user, now=None) -> Membership:
@@ -53,10 +53,10 @@ def regrade_start(*, cohort: Cohort, lab, requested_by, learner=None, submission
             cohort=cohort, lab=lab, learner=learner, submission=submission
         ).values_list("pk", flat=True)
         runs = GradeRun.objects.bulk_create(
-            GradeRun(submission_id=pk, batch=regrade.pk) for pk in covered.iterator()
+            GradeRun(submission_id=pk, regrade=regrade) for pk in covered.iterator()
         )
         ids = [run.pk for run in runs]
-        transaction.on_commit(lambda: graderuns_enqueue(run_ids=ids))
+        transaction.on_commit(lambda: queue.graderuns_send(run_ids=ids))
     return regrade
 
 
@@ -69,7 +69,7 @@ def regrade_apply(*, regrade: Regrade) -> int:
     changed. Earlier results stay on the runs. Safe to run twice."""
     if regrade.state != Regrade.State.DRY_RUN:
         raise RegradeNotReady(f"This regrade was already {regrade.get_state_display().lower()}.")
-    if regrade.runs().pending().exists():
+    if regrade.runs.all().pending().exists():
         raise RegradeNotReady(
             "Some submissions are still being regraded. Apply once all of them are done."
         )
@@ -80,8 +80,8 @@ def regrade_apply(*, regrade: Regrade) -> int:
         if not claimed:
             return 0
         applied = sum(
-            graderun_apply(run_id=pk)
-            for pk in regrade.runs()
+            regrades.graderun_apply(run_id=pk)
+            for pk in regrade.runs.all()
             .filter(status=GradeRun.Status.GRADED)
             .values_list("pk", flat=True)
         )
@@ -96,7 +96,7 @@ def regrade_discard(*, regrade: Regrade) -> None:
         Regrade.objects.filter(pk=regrade.pk, state=Regrade.State.DRY_RUN).update(
             state=Regrade.State.DISCARDED, decided_at=timezone.now()
         )
-        regrade.runs().filter(status=GradeRun.Status.QUEUED).update(
+        regrade.runs.all().filter(status=GradeRun.Status.QUEUED).update(
             status=GradeRun.Status.ERROR, status_detail="Discarded before it was graded."
         )
     regrade.refresh_from_db()

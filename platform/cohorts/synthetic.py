@@ -20,8 +20,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Lab
-from cohorts.models import Assignment, Cohort, LabOpening, Membership
-from grading.models import LabProgress, Submission, TestResult, progress_from_attempts
+from cohorts.models import Assignment, Cohort, Membership
+from grading.models import (
+    LabOpening,
+    LabProgress,
+    Submission,
+    TestResult,
+    progress_from_attempts,
+)
 
 SKILLS = (
     "tail-latency",

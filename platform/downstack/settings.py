@@ -123,14 +123,18 @@ LABS_DIR = Path(env_str("LABS_DIR", str(BASE_DIR / "labs")))
 
 # Grading. Limits nest so that each layer fails before the one outside it:
 # sandbox wall time (per lab, at most GRADING_MAX_TIMEOUT_S) < Celery soft limit
-# < Celery hard limit < broker visibility timeout, and the reaper only touches rows
-# that have been running longer than the hard limit.
+# < Celery hard limit < broker visibility timeout. A dead worker's job is recovered by
+# its lease (below), not by these limits.
 GRADING_MAX_TIMEOUT_S = env_int("GRADING_MAX_TIMEOUT_S", 120, minimum=1)
 GRADING_SOFT_TIME_LIMIT_S = GRADING_MAX_TIMEOUT_S + 30
 GRADING_HARD_TIME_LIMIT_S = GRADING_MAX_TIMEOUT_S + 60
 GRADING_RUNTIME = env_choice("GRADING_RUNTIME", "", ("", "runc", "runsc")) or None
 GRADING_MAX_RETRIES = env_int("GRADING_MAX_RETRIES", 8, minimum=0)
 GRADING_RETRY_BACKOFF_S = env_int("GRADING_RETRY_BACKOFF_S", 5, minimum=1)
+# A claimed job's lease: its worker renews it every third of this while the sandbox
+# runs, and the reaper re-queues a job whose lease lapsed (its worker died) at its next
+# round, so a crash costs a learner at most the lease plus the reap interval.
+GRADING_LEASE_S = env_int("GRADING_LEASE_S", 60, minimum=3)
 GRADING_REAP_INTERVAL_S = env_int("GRADING_REAP_INTERVAL_S", 60, minimum=1)
 # A queued row whose message is older than this is assumed lost and sent again; it must
 # exceed the longest retry countdown so that a pending retry is not doubled needlessly.

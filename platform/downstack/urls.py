@@ -14,5 +14,5 @@ urlpatterns = [
     path("api/v1/", include("grading.api_urls")),
     path("submissions/", include("grading.urls")),
     path("cohorts/", include("cohorts.urls")),
-    path("", include("catalog.urls")),
+    path("", include("pages.urls")),
 ]

@@ -1,10 +1,11 @@
 """The JSON API (token-authenticated): labs, starter download, submit, submission status.
 
-The same services, limits and permissions as the web pages: lookups start from the
+The same grading calls, limits and permissions as the web pages: lookups start from the
 token's user, so no id reaches another learner's work.
 """
 
 import functools
+from typing import Any, cast
 
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
@@ -15,11 +16,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import ApiToken
 from catalog.models import Lab
 from catalog.views import starter_zip_response
-from grading import services
+from graders import TEST_FIELDS
+from grading import intake, progress
 from grading.forms import UPLOAD, SubmissionForm
 from grading.models import Submission
 from grading.openapi import schema
-from grading.services import SubmissionRejected
+from grading.uploads import SubmissionRejected
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -60,10 +62,11 @@ def lab_json(lab: Lab, request, *, detail: bool = False) -> dict:
         "url": request.build_absolute_uri(lab.get_absolute_url()),
     }
     if hasattr(lab, "my_attempts"):
+        annotated = cast(Any, lab)  # annotated by progress.labs_with_progress
         data["progress"] = {
-            "attempts": lab.my_attempts or 0,
-            "best_score": lab.my_best,
-            "passed": lab.my_passed,
+            "attempts": annotated.my_attempts or 0,
+            "best_score": annotated.my_best,
+            "passed": annotated.my_passed,
         }
     if detail:
         data["instructions"] = lab.instructions_md
@@ -87,7 +90,6 @@ RUN_FACTS = (
     "output_truncated",
     "image",
 )
-CHECK_FIELDS = ("name", "status", "score", "max_score", "output", "visibility", "tags")
 OUTCOME_FIELDS = ("status", "status_detail", "score", "max_score", "feedback")
 
 
@@ -104,7 +106,7 @@ def result_json(
     return {
         **{name: outcome[name] for name in OUTCOME_FIELDS},
         "passed": passed,
-        "tests": [{name: test[name] for name in CHECK_FIELDS} for test in tests],
+        "tests": [{name: test[name] for name in TEST_FIELDS} for test in tests],
         "hidden_tests": {
             "passed": sum(test["status"] == "passed" for test in hidden),
             "failed": sum(test["status"] != "passed" for test in hidden),
@@ -120,7 +122,7 @@ def submission_json(submission: Submission, request) -> dict:
         return value.isoformat() if value else None
 
     def rows(tests):
-        return [{name: getattr(test, name) for name in CHECK_FIELDS} for test in tests]
+        return [{name: getattr(test, name) for name in TEST_FIELDS} for test in tests]
 
     result = result_json(
         outcome={name: getattr(submission, name) for name in OUTCOME_FIELDS},
@@ -151,14 +153,16 @@ def openapi(request):
 @require_GET
 @token_required
 def lab_list(request):
-    labs = Lab.objects.active().with_progress_of(request.user)
+    labs = progress.labs_with_progress(Lab.objects.active(), request.user)
     return JsonResponse({"labs": [lab_json(lab, request) for lab in labs]})
 
 
 @require_GET
 @token_required
 def lab_detail(request, slug):
-    lab = get_object_or_404(Lab.objects.active().with_progress_of(request.user), slug=slug)
+    lab = get_object_or_404(
+        progress.labs_with_progress(Lab.objects.active(), request.user), slug=slug
+    )
     return JsonResponse(lab_json(lab, request, detail=True))
 
 
@@ -172,7 +176,7 @@ def lab_starter(request, slug):
 @token_required
 def submission_create(request, slug):
     lab = get_object_or_404(Lab.objects.active(), slug=slug)
-    too_large = services.upload_size_problem(lab=lab, request=request)
+    too_large = intake.upload_size_problem(lab=lab, request=request)
     if too_large:
         return _error(413, too_large)
     form = SubmissionForm({"source": UPLOAD}, request.FILES, lab=lab)
@@ -180,8 +184,8 @@ def submission_create(request, slug):
         problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
         return _error(400, problems)
     try:
-        files = form.files_by_name(services.upload_rules(lab))
-        submission = services.submission_create(user=request.user, lab=lab, files=files)
+        files = form.files_by_name(intake.upload_rules(lab))
+        submission = intake.submission_create(user=request.user, lab=lab, files=files)
     except SubmissionRejected as exc:
         return _error(400, str(exc))
     return JsonResponse(submission_json(submission, request), status=201)

@@ -1,12 +1,12 @@
 """Tell staff on every page when submissions are waiting on broken grading infrastructure."""
 
+from grading.models import Submission
+
 
 def infra_alert(request):
     user = getattr(request, "user", None)
     if not (user and user.is_authenticated and user.is_staff):
         return {}
-    from grading.models import Submission
-
     waiting = Submission.objects.awaiting_infrastructure()
     count = waiting.count()
     if not count:

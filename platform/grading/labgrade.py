@@ -16,7 +16,7 @@ import graders
 from catalog.labfiles import LabSpec
 from catalog.models import Lab
 from catalog.sandbox import sandbox_options
-from grading import services
+from grading import intake, pipeline
 from grading.models import Submission
 from grading.uploads import check_files, files_from_zip
 
@@ -62,7 +62,7 @@ def learner_files(spec: LabSpec, source: Path, *, base: str = "starter") -> Lear
     ignored, and submitted files it lacks come from `base`. Raises SubmissionRejected
     for files the platform would refuse and OSError for files that cannot be read.
     """
-    rules = services.upload_rules(
+    rules = intake.upload_rules(
         # Unsaved: only the fields the upload rules read, so an unsynced lab works too.
         Lab(slug=spec.slug, submit_files=list(spec.submit), upload_kb=spec.upload_kb)
     )
@@ -102,13 +102,13 @@ def lab_grade(spec: LabSpec, files: dict[str, bytes], *, seed: int | None = None
     checker = spec.checker_files()
     seed = grading_seed(spec, seed)
     # What a submission's checker gets; the id is fresh, as a new submission's is.
-    env = services.checker_env(submission_id=uuid.uuid4(), seed=seed)
+    env = pipeline.checker_env(submission_id=uuid.uuid4(), seed=seed)
     result = graders.run(checker=checker, submission=files, env=env, **options)
-    facts, outcome = services.result_fields(f"labs grade {spec.slug}", options["image"], result)
+    outcome = graders.Outcome.of(result)
     return GradeOutcome(
         seed=seed,
-        outcome=outcome,
-        facts=facts,
-        tests=services.result_test_rows(result),
-        error=result.error,
+        outcome=pipeline.outcome_fields(outcome),
+        facts=pipeline.run_facts(options["image"], result),
+        tests=outcome.test_rows(),
+        error=outcome.error,
     )

@@ -1,14 +1,17 @@
-"""Submission and TestResult: a learner's files, where they are in grading, and the result."""
+"""Grading's records: jobs (submissions and regrade runs), their checks, and each
+learner's standing on a lab."""
 
 import uuid
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.rendering import render_markdown
 from graders import is_full_marks
+from grading import policy
 
 
 def check_visible_to_learner(visibility: str, *, due_at=None, now=None) -> bool:
@@ -32,15 +35,8 @@ class SubmissionQuerySet(models.QuerySet):
             return self.none()
         if user.is_staff:
             return self
-        # Cohorts are reached through their related names, so grading imports nothing
-        # from the cohorts app (which depends on grading). The subquery lists the people
-        # who learn in a cohort this user teaches: small, and independent of submissions.
-        taught_learners = get_user_model().objects.filter(
-            cohort_memberships__role="learner",
-            cohort_memberships__cohort__memberships__user=user,
-            cohort_memberships__cohort__memberships__role="instructor",
-        )
-        return self.filter(models.Q(user=user) | models.Q(user_id__in=taught_learners.values("pk")))
+        taught = policy.current().taught_learners(user)
+        return self.filter(models.Q(user=user) | models.Q(user_id__in=taught.values("pk")))
 
     def pending(self):
         return self.filter(status__in=(Submission.Status.QUEUED, Submission.Status.RUNNING))
@@ -49,29 +45,38 @@ class SubmissionQuerySet(models.QuerySet):
         return self.filter(status=Submission.Status.QUEUED, infra_failures__gt=0)
 
 
-class Submission(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        GRADED = "graded"
-        ERROR = "error"
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    GRADED = "graded"
+    ERROR = "error"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
-    )
-    lab = models.ForeignKey("catalog.Lab", on_delete=models.PROTECT, related_name="submissions")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+
+class GradingJob(models.Model):
+    """One grading of a submission's files: its place in the lifecycle and its outcome.
+
+    Submissions and regrade runs are both jobs. grading.jobs is the one path that moves
+    them: queued -> running (claimed, with a lease its worker renews) -> graded or error,
+    or back to queued when the platform failed or the lease lapsed.
+    """
+
+    Status = JobStatus
+
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     # What the learner is told while there is no result yet, or why there is none.
     status_detail = models.TextField(blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its message was last sent, so the reaper can tell a lost message from a long queue.
     enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # A fresh token per claim: only the worker holding it may store the result, so a
     # slow worker cannot overwrite the result of a re-queued run.
     claim_token = models.UUIDField(null=True, blank=True)
+    # Until when the claim holds: its worker renews it while the sandbox runs. A claim
+    # whose lease lapsed belonged to a worker that died, and the reaper re-queues it.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     deliveries = models.PositiveIntegerField(default=0)
     infra_failures = models.PositiveIntegerField(default=0)
     last_infra_error = models.TextField(blank=True)
@@ -79,6 +84,20 @@ class Submission(models.Model):
     score = models.FloatField(null=True, blank=True)
     max_score = models.FloatField(null=True, blank=True)
     feedback = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.GRADED, JobStatus.ERROR)
+
+
+class Submission(GradingJob):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
+    lab = models.ForeignKey("catalog.Lab", on_delete=models.PROTECT, related_name="submissions")
 
     seed = models.BigIntegerField(null=True, blank=True)
     image = models.CharField(max_length=200, blank=True)
@@ -101,7 +120,7 @@ class Submission(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["user", "lab", "-created_at"]),
-            models.Index(fields=["status", "started_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
         ]
 
     def __str__(self) -> str:
@@ -110,16 +129,11 @@ class Submission(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("grading:submission_detail", args=[self.pk])
 
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.GRADED, self.Status.ERROR)
-
     def passed(self) -> bool:
         return self.status == self.Status.GRADED and is_full_marks(self.score, self.max_score)
 
     def feedback_html(self) -> str:
         """The checker's summary is markdown; rendered with raw HTML disabled."""
-        from catalog.rendering import render_markdown
-
         return render_markdown(self.feedback)
 
     def checks_for(self, user) -> tuple[list["TestResult"], list["TestResult"]]:
@@ -161,9 +175,7 @@ class Submission(models.Model):
 
     def due_at(self):
         """The owner's due date for this lab: the latest over the cohorts they learn in."""
-        return self.lab.assignments.filter(
-            cohort__memberships__user_id=self.user_id, cohort__memberships__role="learner"
-        ).aggregate(due=models.Max("due_at"))["due"]
+        return policy.current().due_at(user_id=self.user_id, lab=self.lab)
 
     def counts_as_attempt(self) -> bool:
         """Failures of the platform (grader errors, infrastructure) never use up an attempt."""
@@ -190,6 +202,10 @@ class SubmissionFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def read_bytes(self) -> bytes:
+        with self.content.open("rb") as handle:
+            return handle.read()
 
 
 class TestResult(models.Model):
@@ -232,36 +248,18 @@ class GradeRunQuerySet(models.QuerySet):
         return self.filter(status__in=(GradeRun.Status.GRADED, GradeRun.Status.ERROR))
 
 
-class GradeRun(models.Model):
+class GradeRun(GradingJob):
     """A regrade of a submission into a scratch result, which changes nothing until applied.
 
     Applying copies this run's result onto the submission and keeps the result it replaces
-    in `previous`, so no result is ever lost. `batch` groups the runs of one regrade.
+    in `previous`, so no result is ever lost. `regrade` is the instructor's regrade that
+    started it; its runs are `regrade.runs`.
     """
-
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        GRADED = "graded"
-        ERROR = "error"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="grade_runs")
-    batch = models.UUIDField(db_index=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    created_at = models.DateTimeField(auto_now_add=True)
-    # When its message was last sent, so the reaper can tell a lost message from a long queue.
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True)
-    infra_failures = models.PositiveIntegerField(default=0)
-    last_infra_error = models.TextField(blank=True)
+    regrade = models.ForeignKey("cohorts.Regrade", on_delete=models.CASCADE, related_name="runs")
 
-    score = models.FloatField(null=True, blank=True)
-    max_score = models.FloatField(null=True, blank=True)
-    feedback = models.TextField(blank=True)
-    status_detail = models.TextField(blank=True)
     tests = models.JSONField(default=list)
     facts = models.JSONField(default=dict)
 
@@ -277,9 +275,6 @@ class GradeRun(models.Model):
     def __str__(self) -> str:
         return f"regrade of {self.submission_id} {self.status}"
 
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.GRADED, self.Status.ERROR)
-
     def percent(self) -> float | None:
         return score_percent(self.score, self.max_score, self.status == self.Status.GRADED)
 
@@ -294,11 +289,34 @@ def score_percent(score, max_score, graded: bool = True) -> float | None:
     return 100.0 * (score or 0.0) / max_score
 
 
+class LabOpening(models.Model):
+    """When a learner first opened a lab's page: the start of "time to first pass"."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lab_openings"
+    )
+    lab = models.ForeignKey("catalog.Lab", on_delete=models.CASCADE, related_name="openings")
+    first_opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "lab"], name="one_lab_opening_per_learner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} opened {self.lab_id}"
+
+    @classmethod
+    def record(cls, *, user, lab) -> None:
+        """Note the first opening; later visits change nothing. Safe to run twice."""
+        LabOpening.objects.bulk_create([LabOpening(user=user, lab=lab)], ignore_conflicts=True)
+
+
 class LabProgress(models.Model):
     """One learner's standing on one lab, kept by the grading write path.
 
     Dashboards read these rows (one per learner and lab) instead of every submission, so
-    their cost does not grow with attempts. services.labprogress_refresh recomputes a row
+    their cost does not grow with attempts. progress.labprogress_refresh recomputes a row
     from the submissions whenever a result is stored or a regrade applied.
     """
 
@@ -327,7 +345,7 @@ class LabProgress(models.Model):
 def progress_from_attempts(attempts, *, opened_at=None) -> dict:
     """A LabProgress row's fields from (pk, created_at, status, score, max_score) tuples in
     time order (only graded attempts count) and when the learner first opened the lab."""
-    fields = {
+    fields: dict[str, Any] = {
         "attempts": 0,
         "best_percent": None,
         "last_at": None,

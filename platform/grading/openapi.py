@@ -1,5 +1,18 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/v1/openapi.json."""
 
+from graders import TEST_FIELDS
+
+# Each field of a check (graders.TEST_FIELDS names them and their order).
+CHECK_PROPERTIES = {
+    "name": {"type": "string"},
+    "score": {"type": "number"},
+    "max_score": {"type": "number"},
+    "status": {"enum": ["passed", "failed"]},
+    "output": {"type": "string"},
+    "visibility": {"type": "string"},
+    "tags": {"type": "array", "items": {"type": "string"}},
+}
+
 
 def _json(ref: str) -> dict:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
@@ -186,15 +199,7 @@ def schema(server_url: str) -> dict:
                 },
                 "Check": {
                     "type": "object",
-                    "properties": {
-                        "name": {"type": "string"},
-                        "status": {"enum": ["passed", "failed"]},
-                        "score": {"type": "number"},
-                        "max_score": {"type": "number"},
-                        "output": {"type": "string"},
-                        "visibility": {"type": "string"},
-                        "tags": {"type": "array", "items": {"type": "string"}},
-                    },
+                    "properties": {name: CHECK_PROPERTIES[name] for name in TEST_FIELDS},
                 },
             },
         },

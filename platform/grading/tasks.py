@@ -1,18 +1,24 @@
-"""Celery tasks: thin doorways into grading.services (ids in, one service call)."""
+"""Celery tasks: thin doorways into the grading pipeline and the reaper (ids in, one call)."""
 
 import functools
+import logging
+from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_ready
 from django.conf import settings
+from django.db import DatabaseError, connection
 
 import graders
-from grading import services
+from grading import jobs, pipeline, queue, reaper
+from grading.models import GradeRun, Submission
+
+log = logging.getLogger(__name__)
 
 # Both grading tasks: acknowledged only when done (a pool process that dies sends its
 # message back), with limits nested inside the broker's visibility timeout (see settings).
-GRADING_TASK_OPTIONS = {
-    "bind": True,
+GRADING_TASK_OPTIONS: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "soft_time_limit": settings.GRADING_SOFT_TIME_LIMIT_S,
@@ -26,21 +32,21 @@ def retry_countdown(retries: int) -> int:
     return min(settings.GRADING_RETRY_BACKOFF_S * 2**retries, settings.GRADING_RETRY_BACKOFF_MAX_S)
 
 
-def _grade_or_retry(task, grade, release_running) -> None:
-    """Run `grade()`; retry on infrastructure errors (the service has given its claim
-    back) and on the soft time limit, after `release_running(reason=...)` gives it back."""
+def _grade_or_retry(task, grade, release_current) -> None:
+    """Run `grade()`; retry on infrastructure errors (the pipeline has given its claim
+    back) and on the soft time limit, after `release_current(reason=...)` gives it back."""
     try:
         grade()
     except graders.InfrastructureError as exc:
         raise task.retry(exc=exc, countdown=retry_countdown(task.request.retries)) from exc
     except SoftTimeLimitExceeded as exc:
-        release_running(reason="grading exceeded the worker's soft time limit")
+        release_current(reason="grading exceeded the worker's soft time limit")
         raise task.retry(exc=exc, countdown=retry_countdown(task.request.retries)) from exc
 
 
-@shared_task(name="grading.grade_submission", **GRADING_TASK_OPTIONS)
+@shared_task(name=queue.GRADE_SUBMISSION, bind=True, **GRADING_TASK_OPTIONS)
 def grade_submission(self, submission_id: str) -> None:
-    """Safe to deliver twice: the service's atomic claim grades a submission once.
+    """Safe to deliver twice: the pipeline's atomic claim grades a submission once.
 
     Only infrastructure errors are retried; a learner's failing code is a result. When
     the retries run out the row stays queued with its reason, and the reaper sends it
@@ -48,18 +54,18 @@ def grade_submission(self, submission_id: str) -> None:
     """
     _grade_or_retry(
         self,
-        functools.partial(services.submission_grade, submission_id=submission_id),
-        functools.partial(services.submission_release_running, submission_id=submission_id),
+        functools.partial(pipeline.submission_grade, submission_id=submission_id),
+        functools.partial(jobs.release_current, Submission, submission_id),
     )
 
 
-@shared_task(name="grading.reap_submissions")
+@shared_task(name=queue.REAP)
 def reap_submissions() -> int:
-    """Safe to run twice: see services.submissions_reap."""
-    return len(services.submissions_reap())
+    """Safe to run twice: see reaper.submissions_reap."""
+    return len(reaper.submissions_reap())
 
 
-@shared_task(name="grading.regrade_run", **GRADING_TASK_OPTIONS)
+@shared_task(name=queue.REGRADE_RUN, bind=True, **GRADING_TASK_OPTIONS)
 def regrade_run(self, run_id: str) -> None:
     """Routed to the `regrade` queue. Safe to deliver twice: the run is claimed atomically.
 
@@ -67,6 +73,18 @@ def regrade_run(self, run_id: str) -> None:
     """
     _grade_or_retry(
         self,
-        functools.partial(services.graderun_grade, run_id=run_id),
-        functools.partial(services.graderun_release_running, run_id=run_id),
+        functools.partial(pipeline.graderun_grade, run_id=run_id),
+        functools.partial(jobs.release_current, GradeRun, run_id),
     )
+
+
+@worker_ready.connect
+def reap_on_start(**_) -> None:
+    """A worker that starts after a crash re-queues the dead worker's lapsed work at
+    once, without waiting for the next beat (or for a beat at all)."""
+    try:
+        reaper.submissions_reap()
+    except DatabaseError:
+        log.exception("the reaper could not run at worker start; the beat will retry")
+    finally:
+        connection.close()  # the pool's processes keep their own connections

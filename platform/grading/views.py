@@ -1,51 +1,15 @@
-"""Submitting files and following a submission until it is graded."""
+"""Following a submission until it is graded, a learner's history on a lab, and files."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.shortcuts import get_object_or_404, render
 
 from catalog.models import Lab
 from catalog.rendering import highlight_file
-from catalog.views import render_lab_page
-from grading.forms import UPLOAD, SubmissionForm, editor_field
+from grading import intake
 from grading.history import files_diff, score_chart
 from grading.models import Submission
-from grading.services import (
-    SubmissionRejected,
-    latest_texts,
-    submission_texts,
-    upload_rules,
-    upload_size_problem,
-)
-from grading.services import submission_create as create
 
 REFRESH_SECONDS = 2
-
-
-@login_required
-@require_POST
-def submission_create(request, slug):
-    lab = get_object_or_404(Lab.objects.active(), slug=slug)
-    too_large = upload_size_problem(lab=lab, request=request)
-    if too_large:
-        # Refused before Django reads the body; the editor's text is still in the browser.
-        form = SubmissionForm(lab=lab, texts=latest_texts(request.user, lab))
-        return render_lab_page(request, lab, form, status=413, problem=too_large)
-    data = request.POST.copy()
-    if data.get("source") == UPLOAD:
-        # The upload form carries no editor text; a refusal must not empty the editor.
-        for name, text in latest_texts(request.user, lab).items():
-            data.setdefault(editor_field(name), text)
-    form = SubmissionForm(data, request.FILES, lab=lab)
-    if form.is_valid():
-        try:
-            files = form.files_by_name(upload_rules(lab))
-            submission = create(user=request.user, lab=lab, files=files)
-        except SubmissionRejected as exc:
-            form.add_error(None, str(exc))
-        else:
-            return redirect(submission)
-    return render_lab_page(request, lab, form, status=400)
 
 
 @login_required
@@ -82,7 +46,9 @@ def history(request, slug):
     diff = None
     if older and newer and older in ids and newer in ids and older != newer:
         by_id = {str(s.pk): s for s in attempts}
-        diff = files_diff(submission_texts(by_id[older]), submission_texts(by_id[newer]))
+        diff = files_diff(
+            intake.submission_texts(by_id[older]), intake.submission_texts(by_id[newer])
+        )
     return render(
         request,
         "grading/history.html",

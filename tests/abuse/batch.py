@@ -168,7 +168,7 @@ def upload_normal_solution(user, lab, targets: bytes):
     client = Client()
     client.force_login(user)
     response = client.post(
-        reverse("grading:submission_create", args=[lab.slug]),
+        reverse("catalog:submission_create", args=[lab.slug]),
         {
             "main.py": SimpleUploadedFile("main.py", NORMAL_PROGRAM),
             "targets.json": SimpleUploadedFile("targets.json", targets),
@@ -219,8 +219,8 @@ def run_batch(*, runtime: str, root: Path, labs: Path, host: HostState) -> Batch
 
     from catalog.models import Lab
     from catalog.sync import labs_sync
+    from grading.intake import submission_create
     from grading.models import Submission
-    from grading.services import submission_create
 
     hidden_secret = f"hidden-grader-secret-{secrets.token_hex(8)}"
     solution_marker = f"reference-solution-{secrets.token_hex(8)}"

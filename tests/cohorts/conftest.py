@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from cohorts.models import Assignment, Cohort, Membership
 from grading.models import Submission, TestResult
-from grading.services import labprogress_refresh
+from grading.progress import labprogress_refresh
 
 
 @pytest.fixture

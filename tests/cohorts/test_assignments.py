@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cohorts.models import Assignment, LabOpening, Membership
-from grading.models import Submission, check_visible_to_learner
-from grading.services import submission_create
+from cohorts.models import Assignment, Membership
+from grading.intake import submission_create
+from grading.models import LabOpening, Submission, check_visible_to_learner
 from grading.uploads import SubmissionRejected
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +172,7 @@ def test_a_lab_closed_at_its_due_date_refuses_work_and_keeps_the_editor_text(
     client.force_login(learner)
 
     response = client.post(
-        reverse("grading:submission_create", args=[hello_lab.slug]),
+        reverse("catalog:submission_create", args=[hello_lab.slug]),
         {"source": "editor", "editor:logparse.py": "print('late')\n"},
     )
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from cohorts.charts import bar_chart, heat_class, nice_top
 from cohorts.dashboard import STUCK_ATTEMPTS, activity, dashboard_build, sort_learners
-from cohorts.models import LabOpening, Membership
-from grading.models import Submission, progress_from_attempts
+from cohorts.models import Membership
+from grading.models import LabOpening, Submission, progress_from_attempts
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +103,7 @@ def test_learners_at_risk_each_show_their_reason(cohort, learner, board_world, g
     assert ada.risks == [f"{STUCK_ATTEMPTS + 1} attempts at Lab b without passing (best 40%)"]
     assert bob.risks[0] == "no submission in 10 days since joining"
     Submission.objects.filter(user=learner).update(created_at=timezone.now() - timedelta(days=9))
-    from grading.services import labprogress_refresh
+    from grading.progress import labprogress_refresh
 
     for lab in (board_world["a"].lab, lab_b):
         labprogress_refresh(user_id=learner.pk, lab_id=lab.pk)

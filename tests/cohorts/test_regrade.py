@@ -12,7 +12,7 @@ from downstack.celery import app
 from graders.results import Results, TestOutcome
 from graders.sandbox import RunResult
 from grading.models import GradeRun, LabProgress, Submission
-from grading.services import graderun_grade
+from grading.pipeline import graderun_grade
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +58,7 @@ def lab_work(
 
 def grade_all(regrade, monkeypatch, score):
     monkeypatch.setattr(graders, "run", fake_run(score))
-    for run in regrade.runs():
+    for run in regrade.runs.all():
         graderun_grade(run_id=run.pk)
 
 
@@ -68,7 +68,7 @@ def test_a_dry_run_changes_nothing_until_applied(
     with django_capture_on_commit_callbacks() as callbacks:
         regrade = regrade_start(cohort=cohort, lab=hello_lab, requested_by=instructor)
     assert len(callbacks) == 1  # the messages go out only once the runs are committed
-    assert regrade.runs().count() == 2  # linus is in another cohort
+    assert regrade.runs.all().count() == 2  # linus is in another cohort
     grade_all(regrade, monkeypatch, 7.0)
 
     ada = Submission.objects.get(pk=lab_work["ada"].pk)
@@ -113,15 +113,15 @@ def test_discarding_keeps_every_result_and_cancels_queued_runs(
     cohort, hello_lab, instructor, lab_work, monkeypatch
 ):
     regrade = regrade_start(cohort=cohort, lab=hello_lab, requested_by=instructor)
-    first = regrade.runs().first()
+    first = regrade.runs.all().first()
     monkeypatch.setattr(graders, "run", fake_run(9.0))
     graderun_grade(run_id=first.pk)
     regrade_discard(regrade=regrade)
     assert regrade.state == Regrade.State.DISCARDED
     assert Submission.objects.get(pk=lab_work["ada"].pk).score == 4
     assert Submission.objects.get(pk=lab_work["bob"].pk).score == 10
-    assert not regrade.runs().pending().exists()
-    assert graderun_grade(run_id=regrade.runs().exclude(pk=first.pk).get().pk) is None
+    assert not regrade.runs.all().pending().exists()
+    assert graderun_grade(run_id=regrade.runs.all().exclude(pk=first.pk).get().pk) is None
     with pytest.raises(RegradeNotReady):
         regrade_apply(regrade=regrade)
 
@@ -130,7 +130,7 @@ def test_a_run_delivered_twice_is_graded_once(cohort, hello_lab, instructor, lab
     regrade = regrade_start(
         cohort=cohort, lab=hello_lab, requested_by=instructor, submission=lab_work["ada"]
     )
-    run = regrade.runs().get()
+    run = regrade.runs.all().get()
     monkeypatch.setattr(graders, "run", fake_run(8.0))
     assert graderun_grade(run_id=run.pk).score == 8
     assert graderun_grade(run_id=run.pk) is None
@@ -143,12 +143,12 @@ def test_regrade_scopes_one_learner_or_one_submission(
     by_learner = regrade_start(
         cohort=cohort, lab=hello_lab, requested_by=instructor, learner=learner
     )
-    assert {r.submission.user for r in by_learner.runs()} == {learner}
-    assert by_learner.runs().count() == 2
+    assert {r.submission.user for r in by_learner.runs.all()} == {learner}
+    assert by_learner.runs.all().count() == 2
     one = regrade_start(
         cohort=cohort, lab=hello_lab, requested_by=instructor, submission=lab_work["bob"]
     )
-    assert [r.submission_id for r in one.runs()] == [lab_work["bob"].pk]
+    assert [r.submission_id for r in one.runs.all()] == [lab_work["bob"].pk]
 
 
 def test_regrades_go_to_their_own_queue_and_fresh_submissions_to_grading():

@@ -7,8 +7,8 @@ from django.conf import settings
 
 from cohorts.models import Membership
 from cohorts.services import regrade_apply, regrade_start
+from grading.intake import submission_create
 from grading.models import GradeRun, Submission
-from grading.services import submission_create
 from tests.worker_process import wait_for
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
@@ -31,7 +31,7 @@ def test_a_regrade_runs_on_the_worker_and_replaces_the_score_only_when_applied(
     regrade = regrade_start(cohort=cohort, lab=hello_lab, requested_by=instructor)
     # A worker on both queues, as a deployment runs it.
     worker = start_worker(queues="grading,regrade")
-    run = regrade.runs().get()
+    run = regrade.runs.all().get()
 
     def graded():
         """the regrade run to finish"""
@@ -65,7 +65,7 @@ def test_a_worker_on_both_queues_grades_fresh_submissions_before_regrades(
 
     def all_done():
         """every regrade run and fresh submission to finish"""
-        runs = list(regrade.runs().filter(status="graded"))
+        runs = list(regrade.runs.all().filter(status="graded"))
         done = list(Submission.objects.filter(pk__in=[s.pk for s in fresh], status="graded"))
         return (runs, done) if len(runs) == 3 and len(done) == 2 else None
 

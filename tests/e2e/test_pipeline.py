@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from grading.models import Submission
-from grading.services import submission_enqueue, submissions_reap
+from grading.queue import submission_send
+from grading.reaper import submissions_reap
 from tests.worker_process import finished, wait_for
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.worker]
 def upload(client, lab, part):
     data = (LAB / part / "logparse.py").read_bytes()
     response = client.post(
-        reverse("grading:submission_create", args=[lab.slug]),
+        reverse("catalog:submission_create", args=[lab.slug]),
         {"logparse.py": SimpleUploadedFile("logparse.py", data)},
     )
     assert response.status_code == 302, response.content[:500]
@@ -49,14 +50,14 @@ def test_reference_and_variant_through_a_real_worker(
 def test_duplicate_messages_through_the_broker_grade_once(
     learner, hello_lab, grader_image, start_worker
 ):
-    from grading.services import submission_create
+    from grading.intake import submission_create
 
     submission = submission_create(
         user=learner,
         lab=hello_lab,
         files={"logparse.py": (LAB / "solution/logparse.py").read_bytes()},
     )
-    submission_enqueue(submission_id=submission.pk)  # a second message for the same row
+    submission_send(submission_id=submission.pk)  # a second message for the same row
     worker = start_worker()
     graded = wait_for(finished(submission.pk))
     wait_for(lambda: worker.output().count("succeeded") >= 2, timeout=60)
@@ -68,7 +69,7 @@ def test_duplicate_messages_through_the_broker_grade_once(
 def test_worker_without_docker_keeps_the_submission_then_grades_it_when_docker_is_back(
     learner, hello_lab, grader_image, start_worker
 ):
-    from grading.services import submission_create
+    from grading.intake import submission_create
 
     broken = start_worker(DOCKER_HOST="unix:///nonexistent/docker.sock")
     submission = submission_create(

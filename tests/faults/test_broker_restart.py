@@ -3,8 +3,9 @@ the rows are not, and the reaper sends them again so every one is graded exactly
 
 import pytest
 
+from grading.intake import submission_create
 from grading.models import Submission
-from grading.services import submission_create, submissions_reap
+from grading.reaper import submissions_reap
 from tests.faults.injection import NAPPING_CHECKS, past_every_deadline
 from tests.worker_process import finished, wait_for
 

@@ -5,10 +5,10 @@ import psycopg
 import pytest
 from django.db import DatabaseError, close_old_connections, connection
 
-from downstack.celery import app
-from grading import services
+from grading import pipeline, queue
+from grading.intake import submission_create
 from grading.models import LabProgress, Submission, TestResult
-from grading.services import submission_create, submission_grade, submissions_reap
+from grading.reaper import submissions_reap
 from tests.faults.injection import NAPPING_CHECKS, NAPPING_SCORE, past_every_deadline
 
 pytestmark = [
@@ -40,17 +40,17 @@ def test_connection_dropped_while_storing_a_result_leaves_no_partial_rows_and_is
 ):
     lab = napping_lab(0)
     submission = submission_create(user=learner, lab=lab, files={"main.py": b"print(1)\n"})
-    replace_tests = services._replace_tests
+    replace_tests = pipeline.tests_replace
 
     def replace_tests_after_the_drop(*args, **kwargs):
         # The submission row is already updated inside the result's transaction.
         terminate(connection.connection.info.backend_pid)
-        monkeypatch.setattr(services, "_replace_tests", replace_tests)
+        monkeypatch.setattr(pipeline, "tests_replace", replace_tests)
         replace_tests(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_replace_tests", replace_tests_after_the_drop)
+    monkeypatch.setattr(pipeline, "tests_replace", replace_tests_after_the_drop)
     with pytest.raises(DatabaseError):
-        submission_grade(submission_id=submission.pk)
+        pipeline.submission_grade(submission_id=submission.pk)
     close_old_connections()  # what the worker does between tasks
 
     kept = Submission.objects.get(pk=submission.pk)
@@ -61,7 +61,7 @@ def test_connection_dropped_while_storing_a_result_leaves_no_partial_rows_and_is
 
     # The worker is gone with its message acknowledged; the reaper sends it again, and
     # the message is handled here, in this process.
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    monkeypatch.setattr(queue, "submission_send", pipeline.submission_grade)
     assert submissions_reap(now=past_every_deadline()) == [submission.pk]
 
     graded = Submission.objects.get(pk=submission.pk)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from grading.intake import submission_create
 from grading.models import Submission
-from grading.services import submission_create
 from tests.faults.injection import NAPPING_CHECKS
 from tests.worker_process import ROOT, finished, wait_for
 

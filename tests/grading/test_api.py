@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import ApiToken
+from grading.intake import submission_create
 from grading.models import Submission, TestResult
-from grading.services import submission_create
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
 pytestmark = pytest.mark.django_db

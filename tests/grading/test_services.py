@@ -1,19 +1,24 @@
-"""The grading service against the real sandbox: scores, errors, duplicates, no Docker."""
+"""The grading pipeline against the real sandbox: scores, errors, duplicates, no Docker,
+and the job lifecycle (claims, leases, the reaper)."""
 
+import threading
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 import graders
-from grading.models import Submission
-from grading.services import (
-    SubmissionRejected,
-    submission_create,
-    submission_grade,
-    submissions_reap,
-)
+from grading import jobs, queue
+from grading.intake import submission_create
+from grading.models import GradeRun, Submission
+from grading.pipeline import submission_grade
+from grading.reaper import submissions_reap
 from grading.tasks import grade_submission
+from grading.uploads import SubmissionRejected
+from tests.worker_process import wait_for
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
 pytestmark = [pytest.mark.django_db]
@@ -123,45 +128,104 @@ def test_after_docker_returns_the_kept_submission_is_graded(
     assert graded.infra_failures == 1
 
 
-def test_reaper_requeues_rows_stuck_in_running_and_lost_messages(hello_lab, learner, monkeypatch):
-    from datetime import timedelta
+def _claimed(submission, *, lease_left_s: float) -> None:
+    """Mark a submission claimed by a worker whose lease ends `lease_left_s` from now."""
+    now = timezone.now()
+    Submission.objects.filter(pk=submission.pk).update(
+        status="running",
+        started_at=now,
+        claim_token=uuid.uuid4(),
+        lease_expires_at=now + timedelta(seconds=lease_left_s),
+    )
 
-    from django.utils import timezone
 
-    from grading import services
-
+def test_reaper_requeues_lapsed_leases_and_lost_messages_and_nothing_else(
+    hello_lab, learner, monkeypatch
+):
     sent = []
     monkeypatch.setattr(
-        services, "submission_enqueue", lambda *, submission_id: sent.append(submission_id)
+        queue, "submission_send", lambda *, submission_id: sent.append(submission_id)
     )
-    long_ago = timezone.now() - timedelta(seconds=settings.GRADING_HARD_TIME_LIMIT_S + 5)
-    stuck = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
-    Submission.objects.filter(pk=stuck.pk).update(status="running", started_at=long_ago)
-    fresh = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
-    Submission.objects.filter(pk=fresh.pk).update(status="running", started_at=timezone.now())
+    lapsed = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    _claimed(lapsed, lease_left_s=-1)
+    held = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    _claimed(held, lease_left_s=settings.GRADING_LEASE_S)
     lost = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
     Submission.objects.filter(pk=lost.pk).update(
         enqueued_at=timezone.now() - timedelta(seconds=settings.GRADING_REQUEUE_AFTER_S + 5)
     )
+    waiting = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    Submission.objects.filter(pk=waiting.pk).update(enqueued_at=timezone.now())
+
     reaped = submissions_reap()
-    assert set(reaped) == {stuck.pk, lost.pk}
-    assert set(sent) == {stuck.pk, lost.pk}
-    assert Submission.objects.get(pk=stuck.pk).status == "queued"
-    assert Submission.objects.get(pk=fresh.pk).status == "running"
+    assert sorted(reaped) == sorted(sent) == sorted([lapsed.pk, lost.pk])
+    requeued = Submission.objects.get(pk=lapsed.pk)
+    assert requeued.status == "queued" and requeued.claim_token is None
+    assert requeued.lease_expires_at is None and requeued.started_at is None
+    assert requeued.status_detail == jobs.REQUEUED
+    assert Submission.objects.get(pk=held.pk).status == "running"
+    assert Submission.objects.get(pk=waiting.pk).status == "queued"
+
+
+def test_a_lease_lapses_only_after_its_length_and_a_claim_before_leases_after_the_hard_limit(
+    hello_lab, learner
+):
+    submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    token = jobs.claim(Submission, submission.pk)
+    claimed = Submission.objects.get(pk=submission.pk)
+    lease = claimed.lease_expires_at - claimed.started_at
+    assert lease == timedelta(seconds=settings.GRADING_LEASE_S)
+    assert jobs.requeue_lapsed(Submission, now=claimed.lease_expires_at) == []
+    after = claimed.lease_expires_at + timedelta(microseconds=1)
+    assert jobs.requeue_lapsed(Submission, now=after) == [submission.pk]
+    assert jobs.store(Submission, submission.pk, token=token, status="graded") is False
+
+    # A row claimed before leases existed: it lapses once it outran the hard limit.
+    Submission.objects.filter(pk=submission.pk).update(
+        status="running", started_at=claimed.started_at, lease_expires_at=None
+    )
+    hard = claimed.started_at + timedelta(seconds=settings.GRADING_HARD_TIME_LIMIT_S)
+    assert jobs.requeue_lapsed(Submission, now=hard) == []
+    assert jobs.requeue_lapsed(Submission, now=hard + timedelta(seconds=1)) == [submission.pk]
+
+
+def test_renewing_extends_the_lease_of_the_current_claim_only(hello_lab, learner):
+    submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    token = jobs.claim(Submission, submission.pk)
+    Submission.objects.filter(pk=submission.pk).update(lease_expires_at=timezone.now())
+    assert jobs.renew(Submission, submission.pk, token)
+    renewed = Submission.objects.get(pk=submission.pk).lease_expires_at
+    assert renewed > timezone.now() + timedelta(seconds=settings.GRADING_LEASE_S / 2)
+    assert not jobs.renew(Submission, submission.pk, uuid.uuid4())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lease_is_renewed_while_the_work_runs_and_not_after(hello_lab, learner, settings):
+    settings.GRADING_LEASE_S = 0.3  # renewals every 0.1 s
+    submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
+    token = jobs.claim(Submission, submission.pk)
+    first = Submission.objects.get(pk=submission.pk).lease_expires_at
+
+    def lease():
+        return Submission.objects.get(pk=submission.pk).lease_expires_at
+
+    with jobs.lease_renewed(Submission, submission.pk, token):
+        wait_for(lambda: lease() > first, timeout=60)
+    # The block has ended and so has its renewer, with its database connection.
+    assert not [t for t in threading.enumerate() if t.name == f"lease-{submission.pk}"]
 
 
 def test_result_of_a_reaped_run_cannot_overwrite_the_new_claim(hello_lab, learner):
-    from grading import services
-
     submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
-    old_token = services._claim(submission.pk)
-    services.submission_release(submission_id=submission.pk, token=old_token, reason="test")
-    new_token = services._claim(submission.pk)
+    old_token = jobs.claim(Submission, submission.pk)
+    jobs.release(Submission, submission.pk, token=old_token, reason="test")
+    new_token = jobs.claim(Submission, submission.pk)
     assert new_token and new_token != old_token
-    # The first worker's release after the re-claim must not touch the row.
-    services.submission_release(submission_id=submission.pk, token=old_token, reason="late")
+    # The first worker's release and store after the re-claim must not touch the row.
+    jobs.release(Submission, submission.pk, token=old_token, reason="late")
+    assert not jobs.store(Submission, submission.pk, token=old_token, status="graded", score=1)
     row = Submission.objects.get(pk=submission.pk)
-    assert row.status == "running" and row.claim_token == new_token
+    assert row.status == "running" and row.claim_token == new_token and row.score is None
 
 
 @pytest.mark.parametrize(
@@ -198,45 +262,40 @@ def test_the_learners_seed_reaches_the_checker(scratch_lab, learner, grader_imag
     assert graded.tests.get().output == str(lab.seed_for(learner))
 
 
-def test_reaper_requeues_regrade_runs_stuck_in_running_and_lost(hello_lab, learner, monkeypatch):
-    import uuid
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from grading import services
-    from grading.models import GradeRun
-
+def test_reaper_requeues_regrade_runs_with_lapsed_leases_and_lost(
+    hello_lab, learner, monkeypatch, make_regrade
+):
     sent = []
-    monkeypatch.setattr(services, "graderuns_enqueue", lambda *, run_ids: sent.extend(run_ids))
+    monkeypatch.setattr(queue, "graderuns_send", lambda *, run_ids: sent.extend(run_ids))
     submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
-    long_ago = timezone.now() - timedelta(seconds=settings.GRADING_HARD_TIME_LIMIT_S + 5)
-    lost_at = timezone.now() - timedelta(seconds=settings.GRADING_REQUEUE_AFTER_S + 5)
+    regrade = make_regrade(hello_lab)
+    now = timezone.now()
+    lost_at = now - timedelta(seconds=settings.GRADING_REQUEUE_AFTER_S + 5)
 
     def run(**fields):
-        return GradeRun.objects.create(submission=submission, batch=uuid.uuid4(), **fields)
+        return GradeRun.objects.create(submission=submission, regrade=regrade, **fields)
 
-    stuck = run(status="running", started_at=long_ago, claim_token=uuid.uuid4())
-    fresh = run(status="running", started_at=timezone.now(), claim_token=uuid.uuid4())
+    def running(lease_left_s):
+        lease = now + timedelta(seconds=lease_left_s)
+        return run(
+            status="running", started_at=now, claim_token=uuid.uuid4(), lease_expires_at=lease
+        )
+
+    lapsed = running(-1)
+    held = running(settings.GRADING_LEASE_S)
     lost = run(enqueued_at=lost_at)
-    waiting = run(enqueued_at=timezone.now())
-    assert set(submissions_reap()) == set(sent) == {stuck.pk, lost.pk}
-    stuck.refresh_from_db()
-    assert stuck.status == "queued" and stuck.claim_token is None and stuck.started_at is None
-    assert GradeRun.objects.get(pk=fresh.pk).status == "running"
+    waiting = run(enqueued_at=now)
+    assert set(submissions_reap()) == set(sent) == {lapsed.pk, lost.pk}
+    lapsed.refresh_from_db()
+    assert lapsed.status == "queued" and lapsed.claim_token is None and lapsed.started_at is None
+    assert GradeRun.objects.get(pk=held.pk).status == "running"
     assert GradeRun.objects.get(pk=waiting.pk).status == "queued"
 
 
 def test_reaper_sends_a_submission_whose_message_was_never_sent(hello_lab, learner, monkeypatch):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from grading import services
-
     sent = []
     monkeypatch.setattr(
-        services, "submission_enqueue", lambda *, submission_id: sent.append(submission_id)
+        queue, "submission_send", lambda *, submission_id: sent.append(submission_id)
     )
     # Committed, but the process died before its on-commit hook sent the message.
     orphan = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
@@ -249,13 +308,10 @@ def test_reaper_sends_a_submission_whose_message_was_never_sent(hello_lab, learn
 @pytest.mark.docker
 @pytest.mark.parametrize("regrade", [False, True], ids=["submission", "regrade-run"])
 def test_soft_time_limit_gives_the_claim_back_and_the_retry_grades(
-    hello_lab, learner, grader_image, monkeypatch, regrade
+    hello_lab, learner, grader_image, monkeypatch, regrade, make_regrade
 ):
-    import uuid
-
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from grading.models import GradeRun
     from grading.tasks import regrade_run
 
     real_run = graders.run
@@ -267,7 +323,7 @@ def test_soft_time_limit_gives_the_claim_back_and_the_retry_grades(
     monkeypatch.setattr(graders, "run", interrupted_once)
     submission = submission_create(user=learner, lab=hello_lab, files=files_of("solution"))
     if regrade:
-        row = GradeRun.objects.create(submission=submission, batch=uuid.uuid4())
+        row = GradeRun.objects.create(submission=submission, regrade=make_regrade(hello_lab))
         outcome = regrade_run.apply(args=[str(row.pk)])
     else:
         row = submission

@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from grading.intake import submission_create
 from grading.models import Submission, TestResult
-from grading.services import submission_create
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
 pytestmark = pytest.mark.django_db
@@ -77,7 +77,7 @@ def test_upload_creates_a_queued_submission_and_redirects_to_it(client, learner,
     client.force_login(learner)
     upload = SimpleUploadedFile("whatever-name.py", solution_bytes())
     response = client.post(
-        reverse("grading:submission_create", args=[hello_lab.slug]), {"logparse.py": upload}
+        reverse("catalog:submission_create", args=[hello_lab.slug]), {"logparse.py": upload}
     )
     submission = Submission.objects.get()
     assert response.status_code == 302 and response["Location"] == submission.get_absolute_url()
@@ -88,7 +88,7 @@ def test_upload_creates_a_queued_submission_and_redirects_to_it(client, learner,
 def test_empty_upload_is_rejected_on_the_lab_page(client, learner, hello_lab):
     client.force_login(learner)
     response = client.post(
-        reverse("grading:submission_create", args=[hello_lab.slug]),
+        reverse("catalog:submission_create", args=[hello_lab.slug]),
         {"logparse.py": SimpleUploadedFile("logparse.py", b"")},
     )
     assert response.status_code == 400
@@ -98,7 +98,7 @@ def test_empty_upload_is_rejected_on_the_lab_page(client, learner, hello_lab):
 
 def test_missing_file_is_rejected_on_the_lab_page(client, learner, hello_lab):
     client.force_login(learner)
-    response = client.post(reverse("grading:submission_create", args=[hello_lab.slug]), {})
+    response = client.post(reverse("catalog:submission_create", args=[hello_lab.slug]), {})
     assert response.status_code == 400
     assert "logparse.py is empty." in response.content.decode()
     assert not Submission.objects.exists()
@@ -213,7 +213,7 @@ def test_catalog_filters_by_skill_and_difficulty(client, learner, hello_lab, scr
 
 
 def submit_url(lab):
-    return reverse("grading:submission_create", args=[lab.slug])
+    return reverse("catalog:submission_create", args=[lab.slug])
 
 
 def test_lab_page_editor_starts_with_the_starter_then_my_latest_files(client, learner, hello_lab):

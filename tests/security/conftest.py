@@ -27,7 +27,7 @@ from catalog.models import Lab
 from catalog.sync import labs_sync
 from cohorts.models import Assignment, Cohort, Membership, Regrade
 from grading.models import GradeRun, Submission, SubmissionFile, TestResult
-from grading.services import labprogress_refresh
+from grading.progress import labprogress_refresh
 from tests.conftest import write_lab
 
 # The upload fuzz tests: 200 examples each, the same ones on every run so that CI is
@@ -175,7 +175,7 @@ def _side(key, *, cohort_name, lab, seeded_lab, make_user) -> Side:
     regrade = Regrade.objects.create(cohort=cohort, lab=lab, requested_by=teacher)
     GradeRun.objects.create(
         submission=submission,
-        batch=regrade.pk,
+        regrade=regrade,
         status=GradeRun.Status.GRADED,
         score=4,
         max_score=4,

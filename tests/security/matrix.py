@@ -165,9 +165,9 @@ MATRIX: list[Case] = [
     ),
     Case("catalog:lab_starter", "get", EVERYONE, args=_lab, shows=lambda c: ["STARTER-MARKER"]),
     # Submitting and following one's submissions.
-    Case("grading:submission_create", "get", GET_ONLY, args=_lab),
+    Case("catalog:submission_create", "get", GET_ONLY, args=_lab),
     Case(
-        "grading:submission_create",
+        "catalog:submission_create",
         "post",
         "L 302 302 302 302 302",
         args=_lab,

@@ -21,7 +21,7 @@ from catalog.models import Lab
 from catalog.sync import labs_sync
 from cohorts.models import Assignment, Cohort, Membership, Regrade
 from grading.models import Submission, SubmissionFile, TestResult
-from grading.services import labprogress_refresh
+from grading.progress import labprogress_refresh
 from tests.conftest import write_lab
 from tests.grading.test_uploads import make_zip
 
@@ -154,7 +154,7 @@ def hostile(db, labs_dir, make_user, settings, tmp_path):
     # A submission waiting on broken infrastructure: staff see its error on every page.
     Submission.objects.create(user=learner, lab=lab, infra_failures=1, last_infra_error=P["infra"])
     regrade = Regrade.objects.create(cohort=cohort, lab=lab, requested_by=teacher)
-    regrade.runs().model.objects.create(submission=submission, batch=regrade.pk)
+    regrade.runs.create(submission=submission)
     invite = cohort.invites.create(created_by=teacher, expires_at=now + timedelta(days=1))
     ApiToken.issue(user=learner, name=P["token"])
     return {
@@ -231,7 +231,7 @@ def test_every_hostile_text_is_shown_as_text_and_never_runs(hostile):
 def test_hostile_file_names_in_an_upload_are_shown_as_text(hostile):
     client = Client()
     client.force_login(hostile["learner"])
-    url = reverse("grading:submission_create", args=[hostile["lab"].slug])
+    url = reverse("catalog:submission_create", args=[hostile["lab"].slug])
     archive = make_zip([(P["zip_name"], b"x")])
     response = client.post(
         url, {"source": "upload", "archive": SimpleUploadedFile("x.zip", archive)}

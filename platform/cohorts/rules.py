@@ -1,0 +1,41 @@
+"""The rules cohorts give grading (grading.policy): due dates that close work, and which
+instructors may see which learners' submissions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from cohorts.models import Assignment, Membership
+
+
+class CohortRules:
+    def submission_refusal(self, *, user, lab, now: datetime | None = None) -> str | None:
+        closed = Assignment.objects.closed_to(user, lab, now)
+        if closed is None:
+            return None
+        due = timezone.localtime(closed.due_at)
+        return (
+            f"{lab.title} closed at its due date, {due:%a %d %b %H:%M} ({due.tzname()}), in "
+            f"{closed.cohort.name}, which does not accept late work. "
+            "Your files were not submitted; you can keep them."
+        )
+
+    def due_at(self, *, user_id, lab) -> datetime | None:
+        return Assignment.objects.filter(
+            lab=lab,
+            cohort__memberships__user_id=user_id,
+            cohort__memberships__role=Membership.Role.LEARNER,
+        ).aggregate(due=Max("due_at"))["due"]
+
+    def taught_learners(self, user) -> QuerySet:
+        # Small, and independent of submissions: the people who learn in a cohort this
+        # user teaches.
+        return get_user_model().objects.filter(
+            cohort_memberships__role=Membership.Role.LEARNER,
+            cohort_memberships__cohort__memberships__user=user,
+            cohort_memberships__cohort__memberships__role=Membership.Role.INSTRUCTOR,
+        )
