@@ -2,6 +2,8 @@
 
 from django.utils import timezone
 
+from accounts.models import Profile
+
 
 class TimezoneMiddleware:
     def __init__(self, get_response):
@@ -10,8 +12,6 @@ class TimezoneMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            from accounts.models import Profile
-
             profile = Profile.objects.filter(user=user).first()
             timezone.activate(profile.zone() if profile else timezone.get_default_timezone())
         else:

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -61,8 +62,6 @@ class Cohort(models.Model):
         return reverse("cohorts:dashboard", args=[self.pk])
 
     def learners(self):
-        from django.contrib.auth import get_user_model
-
         return get_user_model().objects.filter(
             cohort_memberships__cohort=self, cohort_memberships__role=Membership.Role.LEARNER
         )

@@ -2,8 +2,10 @@
 
 import time
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from cohorts.models import Membership
 from cohorts.synthetic import cohort_synth
 
 
@@ -19,10 +21,6 @@ class Command(BaseCommand):
         parser.add_argument("--instructor", default=None, help="username to add as instructor")
 
     def handle(self, *args, learners, labs, attempts, name, seed, instructor, **options):
-        from django.contrib.auth import get_user_model
-
-        from cohorts.models import Membership
-
         started = time.monotonic()
         report = cohort_synth(learners=learners, labs=labs, attempts=attempts, name=name, seed=seed)
         if instructor:
