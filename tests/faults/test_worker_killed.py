@@ -121,7 +121,7 @@ def test_killed_runs_container_is_removed_once_the_submission_is_graded_again(
 
 # Short enough for a test, long enough that a loaded machine still renews in time (the
 # renewal comes every third of it).
-TEST_LEASE_S = 15
+TEST_LEASE_S = 30
 TEST_REAP_INTERVAL_S = 5
 
 
