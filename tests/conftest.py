@@ -55,7 +55,9 @@ def hello_lab(db, labs_dir):
     return Lab.objects.get(slug="hello-sandbox")
 
 
-def write_lab(root: Path, slug: str, checker: str, *, submit=("main.py",), extra_toml="") -> Path:
+def write_lab(
+    root: Path, slug: str, checker: str, *, submit=("main.py",), extra_toml="", timeout_s=20
+) -> Path:
     """A minimal valid lab whose checker is the given Python source."""
     path = root / slug
     for part in ("starter", "solution", "grader"):
@@ -77,7 +79,7 @@ def write_lab(root: Path, slug: str, checker: str, *, submit=("main.py",), extra
             submit = [{submit_list}]
 
             [limits]
-            timeout_s = 20
+            timeout_s = {timeout_s}
             memory_mb = 128
             """
         )

@@ -21,7 +21,10 @@ def napping_lab(scratch_lab):
     def make(seconds: float, *, attempts_per_hour: int | None = None):
         extra = f"\n[attempts]\nper_hour = {attempts_per_hour}\n" if attempts_per_hour else ""
         checker = NAPPING_CHECKER.format(seconds=seconds)
-        return scratch_lab(f"nap-{seconds:g}s".replace(".", "-"), checker, extra_toml=extra)
+        slug = f"nap-{seconds:g}s".replace(".", "-")
+        # The time limit leaves the nap and a loaded machine's start-up room to spare.
+        timeout_s = round(seconds) + 30
+        return scratch_lab(slug, checker, extra_toml=extra, timeout_s=timeout_s)
 
     return make
 

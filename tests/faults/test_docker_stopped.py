@@ -17,7 +17,8 @@ from django.urls import reverse
 
 from grading.intake import submission_create
 from grading.models import Submission
-from tests.faults.injection import NAPPING_CHECKS
+from grading.reaper import submissions_reap
+from tests.faults.injection import NAPPING_CHECKS, past_every_deadline
 from tests.worker_process import ROOT, finished, wait_for
 
 pytestmark = [
@@ -81,7 +82,10 @@ def test_without_docker_submissions_wait_with_a_clear_status_and_are_graded_when
                 pk__in=[s.pk for s in waiting], infra_failures=0
             ).exists()
 
-        wait_for(all_failed_once, timeout=30)
+        wait_for(all_failed_once, timeout=120)
+        # Stopped, so that no retry claims a row while it is looked at; the retries are
+        # the fresh worker's below.
+        worker.stop()
         for row in Submission.objects.filter(pk__in=[s.pk for s in waiting]):
             assert row.status == Submission.Status.QUEUED
             assert "will retry" in row.status_detail
@@ -95,9 +99,13 @@ def test_without_docker_submissions_wait_with_a_clear_status_and_are_graded_when
         assert "2 submission(s) are waiting because grading infrastructure failed" in page
         assert "Docker is not running" in page
 
+    fresh = start_worker()
+    # Whatever retry messages the stopped worker held, the reaper sends each row again;
+    # the claim grades each once.
+    assert sorted(submissions_reap(now=past_every_deadline())) == sorted(s.pk for s in waiting)
     graded = [wait_for(finished(s.pk), timeout=120) for s in waiting]
     for row in graded:
-        assert row.status == Submission.Status.GRADED, worker.output()[-3000:]
+        assert row.status == Submission.Status.GRADED, fresh.output()[-3000:]
         assert row.passed() and row.status_detail == ""
         assert row.tests.count() == NAPPING_CHECKS
         assert row.counts_as_attempt()
