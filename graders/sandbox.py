@@ -82,9 +82,13 @@ ENVELOPE_MAGIC = b"DOWNSTACK-ENVELOPE"
 # header: stream type (1 = stdout, 2 = stderr), 3 zero bytes, big-endian payload length.
 FRAME_HEADER = 8
 STDOUT, STDERR = 1, 2
-# The staff log keeps the start and the end of the checker's stderr.
+# The staff log keeps the start and the end of the checker's stderr, decoded with one
+# character per undecodable byte, and a line between them saying how much was left out:
+# RunResult.log is never longer than LOG_MAX_CHARS characters, whatever was written.
 LOG_HEAD_BYTES = 32 * 1024
 LOG_TAIL_BYTES = 32 * 1024
+LOG_GAP = "\n[... {} bytes left out ...]\n"
+LOG_MAX_CHARS = LOG_HEAD_BYTES + LOG_TAIL_BYTES + len(LOG_GAP.format(2**64))
 # How long a killed or finished container may take to report that it stopped.
 STOP_WAIT_S = 15
 
@@ -108,7 +112,7 @@ class RunResult:
     timed_out: bool
     oom_killed: bool
     output_truncated: bool
-    log: str
+    log: str  # the staff log: head and tail of the checker's stderr, <= LOG_MAX_CHARS
     limits: Limits = DEFAULT_LIMITS  # the limits it ran under, for failure_reason()
 
     def failure_reason(self) -> str | None:
@@ -401,13 +405,16 @@ class _Streams:
             del self.log_tail[:excess]
 
     def log_text(self) -> str:
+        """The staff log: at most LOG_MAX_CHARS characters, and no NUL (PostgreSQL's
+        text type refuses it), whatever the checker wrote."""
         self._trim_tail()
-        gap = f"\n[... {self.log_dropped} bytes left out ...]\n" if self.log_dropped else ""
-        return (
+        gap = LOG_GAP.format(self.log_dropped) if self.log_dropped else ""
+        text = (
             self.log_head.decode("utf-8", "replace")
             + gap
             + self.log_tail.decode("utf-8", "replace")
         )
+        return text.replace("\0", "\ufffd")
 
 
 def _read_envelope(stdout: bytes) -> tuple[dict[str, Any] | None, str]:

@@ -14,6 +14,23 @@ the submission, in its own session, with resource limits and a clean environment
 makes sure nothing it started outlives the call. ``emit`` prints the results document
 (the only thing a checker should print to stdout; diagnostics go to stderr).
 
+Whatever the learner's program does with its output is a fact of the ``LearnerRun``,
+never a failure of the checker. It gets pipes of its own (stdin from ``input`` or
+/dev/null), never the checker's descriptors; it may write binary, never end a line,
+close its streams or leave a child holding them after it exits. Each stream is read
+up to ``LEARNER_OUTPUT_BYTES`` (1 MiB) in one thread of the checker: ``stdout`` keeps
+all of that, ``stderr`` keeps its first ``LEARNER_STDERR_HEAD_BYTES`` and last
+``LEARNER_STDERR_TAIL_BYTES`` (32 KiB each) with a ``[... N bytes left out ...]`` line
+between. A program that writes more is stopped at once (``output_truncated``,
+``flooded_streams``; ``output_note`` says so in words for the learner), so a flood of
+any size costs the checker one megabyte per stream and no more time than that takes.
+
+``check`` takes any text as ``output``: NUL characters and unpaired surrogates become
+U+FFFD, and an output longer than ``CHECK_OUTPUT_BYTES`` (64 KiB, the results
+contract's limit) keeps its start and end. When the document would still pass the
+run's result limit, ``emit`` shortens every output to the same smaller size until it
+fits, so quoting a learner's output can cost detail but never the checker's results.
+
 A learner program that must live longer than one call (a service answering requests,
 the nodes of a cluster) is started with ``start_learner``, which returns a
 ``LearnerProcess`` to talk to over its pipes::
@@ -55,6 +72,7 @@ import os
 import platform
 import resource
 import select
+import selectors
 import shutil
 import signal
 import stat
@@ -67,12 +85,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
-# Per-stream cap on what a learner program may print; beyond it the program is stopped.
+# What one run_learner call reads of each of the program's output streams. Past it the
+# program is stopped (a flood is cut there, never read to its end) and the run says so.
 LEARNER_OUTPUT_BYTES = 1 << 20
+# Of those, all of stdout is kept (it is the program's answer); of stderr only its start
+# and its end, which is where a traceback is, with a line saying how much was left out.
+LEARNER_STDERR_HEAD_BYTES = 32 << 10
+LEARNER_STDERR_TAIL_BYTES = 32 << 10
 # RLIMIT_NPROC counts every process of the uid, so this leaves the checker room to work
 # (and to clean up) even when the learner's program is a fork bomb.
 LEARNER_PROCESSES = 64
@@ -88,10 +110,14 @@ MEMORY_MARKERS = (b"MemoryError", b"std::bad_alloc", b"Cannot allocate memory", 
 # Where the kernel counts this container's OOM kills (cgroup v2, then v1); gVisor has none.
 OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 # Upper bounds on kill(-1) rounds when ending the learner's processes, in count and in
-# time (a fork bomb keeps the rounds going; looking for survivors costs time too).
-SWEEP_ROUNDS = 50
-SWEEP_SECONDS = 1.0
-# How long to wait for output pipes to close once the program and its group are dead.
+# time. Safety nets only: stopping everything first makes the rounds converge.
+SWEEP_ROUNDS = 100
+SWEEP_SECONDS = 5.0
+# Process states in /proc: stopped (by a signal or a tracer), and ended but not reaped.
+GONE = frozenset({"Z", "X"})
+STOPPED_OR_GONE = GONE | {"T", "t"}
+# How long to wait for output pipes to close once the program and its group are dead
+# (outside a container a process that left the group can keep them open).
 PIPE_DRAIN_S = 2.0
 # A long-lived process: the longest line read_line accepts, and how much of its stderr
 # is kept for messages (the rest is drained and dropped so it can never block on it).
@@ -99,11 +125,25 @@ MAX_LINE_BYTES = 1 << 20
 STDERR_TAIL_BYTES = 8192
 # How long send_line waits for a process that does not read its input.
 SEND_TIMEOUT_S = 10.0
+# The results contract's limit on one output text (MAX_OUTPUT_BYTES in graders/results.py,
+# which this standalone file cannot import; a test keeps the two equal). Longer outputs
+# are shortened here, so that quoting a learner's output cannot void the checker's results.
+CHECK_OUTPUT_BYTES = 64 << 10
+# emit() shortens outputs further, down to this, when the whole document would otherwise
+# pass the run's result size limit (DOWNSTACK_RESULT_BYTES, set by the sandbox).
+SHORTEST_FITTED_OUTPUT_BYTES = 512
+READ_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
 class LearnerRun:
-    """What one run of the learner's program did."""
+    """What one run of the learner's program did.
+
+    ``stdout`` is all it wrote there, up to ``LEARNER_OUTPUT_BYTES``; ``stderr`` is its
+    start and its end, with a ``[... N bytes left out ...]`` line between them when it
+    wrote more than the two hold. ``output_truncated`` means it wrote more than
+    ``LEARNER_OUTPUT_BYTES`` to ``flooded_streams`` and was stopped there.
+    """
 
     returncode: int | None  # negative: killed by that signal
     stdout: bytes
@@ -112,10 +152,24 @@ class LearnerRun:
     memory_exceeded: bool
     duration_s: float
     output_truncated: bool = False
+    flooded_streams: tuple[str, ...] = ()  # "stdout", "stderr": the ones past the bound
+    stdout_dropped_bytes: int = 0  # read past the bound and not kept
+    stderr_dropped_bytes: int = 0  # read between the kept start and end, not kept
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and not (self.timed_out or self.memory_exceeded)
+
+    @property
+    def output_note(self) -> str:
+        """For the learner, when its output was cut: which stream and where; else ""."""
+        if not self.flooded_streams:
+            return ""
+        return (
+            f"Your program wrote more than {_human_bytes(LEARNER_OUTPUT_BYTES)} to "
+            f"{' and '.join(self.flooded_streams)} and was stopped there; "
+            "only that first part was read."
+        )
 
 
 @dataclass(frozen=True)
@@ -128,49 +182,177 @@ class _Check:
     visibility: str
     tags: tuple[str, ...]
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, output_bytes: int = CHECK_OUTPUT_BYTES) -> dict[str, object]:
         return {
             "name": self.name,
             "score": self.score,
             "max_score": self.max_score,
             "status": "passed" if self.passed else "failed",
-            "output": self.output,
+            "output": _clip(self.output, output_bytes),
             "visibility": self.visibility,
             "tags": list(self.tags),
         }
 
 
-class _CappedPipe(threading.Thread):
-    """Collects one output pipe up to a cap; past the cap, signals and stops reading."""
+class _Capture:
+    """One output stream of a learner program, kept in bounded memory.
 
-    def __init__(self, pipe: int, cap: int, overflow: threading.Event) -> None:
-        super().__init__(daemon=True)
-        self.pipe = pipe
-        self.cap = cap
-        self.overflow = overflow
-        self.data = bytearray()
+    The first ``head_bytes`` are kept, then (when ``tail_bytes``) the last ``tail_bytes``;
+    what falls between is counted, not kept. Reading stops at ``LEARNER_OUTPUT_BYTES``.
+    """
 
-    def run(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.pipe, 1 << 16)
-            except OSError:
-                return
-            if not chunk:
-                return
-            room = self.cap - len(self.data)
-            self.data += chunk[:room]
-            if len(chunk) > room:
-                self.overflow.set()
-                return
+    def __init__(self, name: str, fd: int, head_bytes: int, tail_bytes: int = 0) -> None:
+        self.name = name
+        self.fd = fd
+        self.head_bytes = head_bytes
+        self.tail_bytes = tail_bytes
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.read = 0
+        os.set_blocking(fd, False)
+
+    def take(self, chunk: bytes) -> None:
+        self.read += len(chunk)
+        room = self.head_bytes - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if self.tail_bytes and chunk:
+            self.tail += chunk
+            del self.tail[: -self.tail_bytes]
+
+    @property
+    def flooded(self) -> bool:
+        return self.read > LEARNER_OUTPUT_BYTES
+
+    @property
+    def dropped(self) -> int:
+        return self.read - len(self.head) - len(self.tail)
+
+    def data(self) -> bytes:
+        if not self.tail:
+            return bytes(self.head)
+        gap = b"\n[... %d bytes left out ...]\n" % self.dropped if self.dropped else b""
+        return bytes(self.head) + gap + bytes(self.tail)
 
 
-def _feed(stream: IO[bytes], data: bytes) -> None:
-    try:
-        stream.write(data)
-        stream.close()
-    except OSError:
-        pass  # it stopped reading its input: its own problem, visible in its output
+class _Exchange:
+    """Feeds a learner program its input and reads its output, in one thread.
+
+    One selector loop, no helper threads: nothing reads a descriptor after it was
+    closed (a number the next run may already have been given), a program that does
+    not read its input cannot block the checker, and a flood is cut at the bound.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], data: bytes | None) -> None:
+        assert process.stdout is not None and process.stderr is not None
+        self.process = process
+        self.selector = selectors.DefaultSelector()
+        self.stdout = _Capture("stdout", process.stdout.fileno(), LEARNER_OUTPUT_BYTES)
+        self.stderr = _Capture(
+            "stderr",
+            process.stderr.fileno(),
+            LEARNER_STDERR_HEAD_BYTES,
+            LEARNER_STDERR_TAIL_BYTES,
+        )
+        for capture in (self.stdout, self.stderr):
+            self.selector.register(capture.fd, selectors.EVENT_READ, capture)
+        self.pending = memoryview(data or b"")
+        self.closed = False
+        if process.stdin is not None:
+            os.set_blocking(process.stdin.fileno(), False)
+            self.selector.register(process.stdin.fileno(), selectors.EVENT_WRITE, None)
+            if not self.pending:
+                self._close_input()
+
+    @property
+    def flooded(self) -> tuple[str, ...]:
+        return tuple(c.name for c in (self.stdout, self.stderr) if c.flooded)
+
+    def run_until_exit(self, deadline: float) -> bool:
+        """Serve the program until it exits, floods or reaches ``deadline``; True when
+        the deadline stopped it. A flooding program is killed at once."""
+        while self.process.poll() is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _kill_group(self.process.pid)
+                self.process.wait()
+                return True
+            if not self.selector.get_map():
+                # Its pipes are closed but it runs on: only its exit is left to wait for.
+                try:
+                    self.process.wait(timeout=remaining)
+                except subprocess.TimeoutExpired:
+                    continue
+                break
+            # A short wait, so that an exit while a child holds the pipes is seen soon.
+            self._serve(min(remaining, 0.05))
+            if self.flooded:
+                _kill_group(self.process.pid)
+        return False
+
+    def drain(self, seconds: float) -> None:
+        """Read what is left in its pipes once it is dead, then close them."""
+        deadline = time.monotonic() + seconds
+        self._close_input()
+        while any(key.data is not None for key in self.selector.get_map().values()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._serve(remaining)
+        self.close()
+
+    def close(self) -> None:
+        """Close the pipes; safe to call twice."""
+        if self.closed:
+            return
+        self._close_input()
+        self.closed = True
+        self.selector.close()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+    def _serve(self, timeout: float) -> None:
+        for key, _ in self.selector.select(timeout):
+            if key.data is None:
+                self._write_input(key.fd)
+            else:
+                self._read(key.data)
+
+    def _read(self, capture: _Capture) -> None:
+        try:
+            chunk = os.read(capture.fd, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if chunk:
+            capture.take(chunk)
+        if not chunk or capture.flooded:
+            self.selector.unregister(capture.fd)  # past the bound: never read further
+
+    def _write_input(self, fd: int) -> None:
+        try:
+            written = os.write(fd, self.pending[:READ_CHUNK])
+        except BlockingIOError:
+            return
+        except OSError:
+            written = len(self.pending)  # it stopped reading: its own problem
+        self.pending = self.pending[written:]
+        if not self.pending:
+            self._close_input()
+
+    def _close_input(self) -> None:
+        stdin = self.process.stdin
+        if stdin is None or stdin.closed:
+            return
+        if stdin.fileno() in self.selector.get_map():
+            self.selector.unregister(stdin.fileno())
+        try:
+            stdin.close()
+        except OSError:
+            pass  # the pipe's far end is already gone
 
 
 class Grader:
@@ -191,6 +373,9 @@ class Grader:
             raise RuntimeError("DOWNSTACK_LEARNER_UID is set but the checker is not root")
         self.output = ""
         self._tests: list[_Check] = []
+        limit = env.get("DOWNSTACK_RESULT_BYTES", "")
+        # The run's limit on the results document; None outside the sandbox.
+        self.result_bytes: int | None = int(limit) if limit.isdigit() else None
         # start_learner's processes take the uids above the run's learner uid; the host
         # draws that one at random from a range of a billion, so these are unused too.
         self._extra_uids = itertools.count(1)
@@ -216,7 +401,6 @@ class Grader:
         """
         uid = self.learner_uid
         workdir = _fresh_copy(self._source(source), uid)
-        overflow = threading.Event()
         oom_kills_before = _oom_kills()
         started = time.monotonic()
         try:
@@ -231,39 +415,17 @@ class Grader:
         except OSError as exc:
             _clean_up(workdir, None, uid)
             return LearnerRun(None, b"", str(exc).encode(), False, False, 0.0)
-        assert process.stdout is not None and process.stderr is not None
-        readers = [
-            _CappedPipe(process.stdout.fileno(), LEARNER_OUTPUT_BYTES, overflow),
-            _CappedPipe(process.stderr.fileno(), LEARNER_OUTPUT_BYTES, overflow),
-        ]
-        for reader in readers:
-            reader.start()
-        if process.stdin is not None:
-            threading.Thread(target=_feed, args=(process.stdin, input or b""), daemon=True).start()
+        exchange = _Exchange(process, input)
+        try:
+            timed_out = exchange.run_until_exit(started + timeout_s)
+            duration = time.monotonic() - started
+            _clean_up(workdir, process.pid, uid)
+            exchange.drain(PIPE_DRAIN_S)
+        finally:
+            exchange.close()
 
-        timed_out = False
-        deadline = started + timeout_s
-        while process.poll() is None:
-            if overflow.is_set():
-                _kill_group(process.pid)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                _kill_group(process.pid)
-                process.wait()
-                break
-            try:
-                process.wait(timeout=min(remaining, 0.05))
-            except subprocess.TimeoutExpired:
-                continue
-        duration = time.monotonic() - started
-        _clean_up(workdir, process.pid, uid)
-        for reader in readers:
-            reader.join(PIPE_DRAIN_S)
-        process.stdout.close()
-        process.stderr.close()
-
-        stdout, stderr = bytes(readers[0].data), bytes(readers[1].data)
+        flooded = exchange.flooded
+        stdout, stderr = exchange.stdout.data(), exchange.stderr.data()
         code = process.returncode
         if code == -signal.SIGXCPU:
             timed_out = True  # it used up its CPU-time allowance
@@ -278,8 +440,14 @@ class Grader:
         memory_exceeded = not timed_out and (
             oom_killed
             or any(marker in stderr for marker in MEMORY_MARKERS)
-            or (code in (-signal.SIGKILL, -signal.SIGSEGV) and not overflow.is_set())
+            or (code in (-signal.SIGKILL, -signal.SIGSEGV) and not flooded)
         )
+        if flooded:
+            # The staff log says why the run ended, beside the checker's own lines.
+            _note(
+                f"run_learner {_shown(command)}: stopped after more than "
+                f"{LEARNER_OUTPUT_BYTES} bytes on {' and '.join(flooded)}"
+            )
         return LearnerRun(
             returncode=code,
             stdout=stdout,
@@ -287,7 +455,10 @@ class Grader:
             timed_out=timed_out,
             memory_exceeded=memory_exceeded,
             duration_s=duration,
-            output_truncated=overflow.is_set(),
+            output_truncated=bool(flooded),
+            flooded_streams=flooded,
+            stdout_dropped_bytes=exchange.stdout.dropped,
+            stderr_dropped_bytes=exchange.stderr.dropped,
         )
 
     def start_learner(
@@ -338,7 +509,12 @@ class Grader:
         visibility: str = "visible",
         tags: Sequence[str] = (),
     ) -> bool:
-        """Record one test; returns ``passed`` so checks can gate later ones."""
+        """Record one test; returns ``passed`` so checks can gate later ones.
+
+        ``output`` may quote anything the learner's program printed: NUL characters and
+        unpaired surrogates become U+FFFD, and past ``CHECK_OUTPUT_BYTES`` (UTF-8) its
+        middle is left out, with a line saying how much.
+        """
         if visibility not in VISIBILITIES:
             raise ValueError(f"visibility must be one of {VISIBILITIES}, got {visibility!r}")
         if isinstance(tags, str):
@@ -348,25 +524,61 @@ class Grader:
         if not (math.isfinite(score) and math.isfinite(max_score)) or not 0 <= score <= max_score:
             raise ValueError(f"check {name!r}: score {score} must be within 0..{max_score}")
         self._tests.append(
-            _Check(name, float(score), float(max_score), passed, output, visibility, tuple(tags))
+            _Check(
+                name,
+                float(score),
+                float(max_score),
+                passed,
+                _clip(_clean(output), CHECK_OUTPUT_BYTES),
+                visibility,
+                tuple(tags),
+            )
         )
         return passed
 
     def results(self) -> dict[str, object]:
         """The results document as a dict (what ``emit`` prints)."""
+        return self._fitted()[0]
+
+    def emit(self) -> None:
+        """Print the results document to stdout; call once, at the end.
+
+        When the document would pass the run's result size limit, every output is
+        shortened to the same, smaller size until it fits (and the staff log says so):
+        long quotes of a learner's output cost detail, never the score.
+        """
+        document, output_bytes = self._fitted()
+        if output_bytes < CHECK_OUTPUT_BYTES:
+            _note(
+                f"emit: outputs shortened to {output_bytes} bytes each so that the results "
+                f"fit in {self.result_bytes} bytes"
+            )
+        sys.stdout.write(json.dumps(document))
+        sys.stdout.flush()
+
+    def _fitted(self) -> tuple[dict[str, object], int]:
+        """The document with outputs cut to the largest size (halving from
+        CHECK_OUTPUT_BYTES) at which it fits ``result_bytes``, and that size."""
+        output_bytes = CHECK_OUTPUT_BYTES
+        while True:
+            document = self._document(output_bytes)
+            if (
+                self.result_bytes is None
+                or output_bytes <= SHORTEST_FITTED_OUTPUT_BYTES
+                or len(json.dumps(document)) <= self.result_bytes
+            ):
+                return document, output_bytes
+            output_bytes //= 2
+
+    def _document(self, output_bytes: int) -> dict[str, object]:
         document: dict[str, object] = {
             "score": sum(test.score for test in self._tests),
             "max_score": sum(test.max_score for test in self._tests),
-            "tests": [test.as_json() for test in self._tests],
+            "tests": [test.as_json(output_bytes) for test in self._tests],
         }
         if self.output:
-            document["output"] = self.output
+            document["output"] = _clip(_clean(self.output), output_bytes)
         return document
-
-    def emit(self) -> None:
-        """Print the results document to stdout; call once, at the end."""
-        sys.stdout.write(json.dumps(self.results()))
-        sys.stdout.flush()
 
     def submission_file(self, name: str) -> bytes | None:
         """The bytes of a submitted file, read as the checker; None if it was not submitted."""
@@ -399,9 +611,12 @@ class LearnerProcessExited(LearnerProcessError):
 class LearnerProcess:
     """A learner program started by ``Grader.start_learner``; see the module docstring.
 
-    The checker talks to it line by line over its stdin and stdout; its stderr is drained
-    in the background and its end kept for messages. Measurements (``rss_kib``,
-    ``cpu_time_s``) come from /proc, outside the learner's reach.
+    The checker talks to it line by line over its stdin and stdout; at most
+    ``max_bytes`` of a line are buffered. Its stderr is drained in the background, its
+    last ``STDERR_TAIL_BYTES`` kept for messages and ``stderr_bytes`` counting it all, so
+    it can write as much as it likes without blocking or costing the checker memory.
+    Measurements (``rss_kib``, ``cpu_time_s``) come from /proc, outside the learner's
+    reach.
     """
 
     def __init__(
@@ -420,6 +635,7 @@ class LearnerProcess:
         self._closed = False
         self._buffer = bytearray()
         self._stderr_tail = bytearray()
+        self.stderr_bytes = 0  # all it wrote to stderr so far; stderr_tail keeps the end
         seccomp = _IsolationFilter() if isolated else None
         try:
             self._process = _start(
@@ -556,7 +772,9 @@ class LearnerProcess:
         _clean_up(self.workdir, self.pid, self.uid)
         self.wait(5.0)  # the sweep has killed it; reap it
         self._drain.join(PIPE_DRAIN_S)
-        for stream in (self._process.stdin, self._process.stdout, self._process.stderr):
+        # stderr is the drain thread's to close: closed here while it still reads, its
+        # number could be given to a new pipe and read from by mistake.
+        for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
                 try:
                     stream.close()
@@ -574,6 +792,10 @@ class LearnerProcess:
 
     def _died(self, what: str) -> str:
         code = self.wait(1.0)
+        if code is not None:
+            # The drain thread may not have read the last of stderr yet (a loaded
+            # machine); the traceback is what the learner needs to see.
+            self._drain.join(PIPE_DRAIN_S)
         tail = self.stderr_tail(6)
         exit_text = f" with code {code}" if code is not None else ""
         if code == -signal.SIGXCPU:
@@ -581,17 +803,69 @@ class LearnerProcess:
         return f"{what}{exit_text}" + (f"; the end of its stderr:\n{tail}" if tail else "")
 
     def _keep_stderr_tail(self) -> None:
-        assert self._process.stderr is not None
-        fd = self._process.stderr.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 1 << 16)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self._stderr_tail += chunk
-            del self._stderr_tail[:-STDERR_TAIL_BYTES]
+        """Runs in the drain thread: reads stderr to its end, keeping only the tail."""
+        stderr = self._process.stderr
+        assert stderr is not None
+        try:
+            while True:
+                try:
+                    chunk = os.read(stderr.fileno(), READ_CHUNK)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                self.stderr_bytes += len(chunk)
+                self._stderr_tail += chunk
+                del self._stderr_tail[:-STDERR_TAIL_BYTES]
+        finally:
+            stderr.close()
+
+
+def _clean(text: str) -> str:
+    """``text`` as the platform can store it: no NUL characters (PostgreSQL's text
+    refuses them) and no unpaired surrogates (not UTF-8), each made U+FFFD."""
+    text = text.replace("\0", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+    return text
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` bytes of UTF-8: its start and end, and a line saying
+    how many bytes of the middle were left out."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    room = max(limit - len(_gap(len(data))), 0)
+    head = data[: room // 2].decode("utf-8", "ignore")
+    tail = data[len(data) - (room - room // 2) :].decode("utf-8", "ignore") if room else ""
+    left_out = len(data) - len(head.encode("utf-8")) - len(tail.encode("utf-8"))
+    return head + _gap(left_out) + tail
+
+
+def _gap(left_out: int) -> str:
+    return f"\n[... {left_out} bytes left out ...]\n"
+
+
+def _note(message: str) -> None:
+    """A line for the staff log (the checker's stderr)."""
+    sys.stderr.write(f"downstack_harness: {message}\n")
+    sys.stderr.flush()
+
+
+def _shown(command: Sequence[str]) -> str:
+    text = " ".join(command)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _human_bytes(size: int) -> str:
+    if size >= 1 << 20 and size % (1 << 20) == 0:
+        return f"{size >> 20} MB"
+    if size >= 1 << 10 and size % (1 << 10) == 0:
+        return f"{size >> 10} KB"
+    return f"{size} bytes"
 
 
 def _learner_env(workdir: Path, extra_env: Mapping[str, str] | None) -> dict[str, str]:
@@ -682,6 +956,12 @@ def _as_uid(uid: int, action: Callable[[], None]) -> None:
     if child == 0:
         code = 1
         try:
+            # Holding the checker's stdout (the results channel) or stderr as the
+            # learner uid would put them one signal or ptrace away from learner code.
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
@@ -841,9 +1121,10 @@ def _kill_group(pgid: int, signum: int = signal.SIGKILL) -> None:
         pass  # already gone
 
 
-def _runs_processes(uid: int) -> bool:
-    """Whether a process of `uid` other than the caller is alive (zombies are not)."""
+def _learner_states(uid: int) -> list[str]:
+    """The states (R, S, T, Z, ...) of the processes of `uid` other than the caller."""
     me = str(os.getpid())
+    states = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or entry.name == me:
             continue
@@ -856,27 +1137,35 @@ def _runs_processes(uid: int) -> bool:
         except OSError:
             continue  # it exited while we looked
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        uids = fields.get("Uid", "").split()
-        if str(uid) in uids[:3] and fields.get("State", "").split()[:1] not in (["Z"], ["X"]):
-            return True
-    return False
+        if str(uid) in fields.get("Uid", "").split()[:3]:
+            states.append((fields.get("State", "").split() or ["?"])[0])
+    return states
+
+
+def _signal_until(uid: int, signum: int, settled: Callable[[list[str]], bool], ends: float) -> None:
+    """Send `signum` to every process of the caller's uid until `settled` holds for
+    their states (or the rounds or the time run out)."""
+    for _ in range(SWEEP_ROUNDS):
+        try:
+            os.kill(-1, signum)  # every process this uid may signal, except the caller
+        except ProcessLookupError:
+            return  # gVisor: none left to signal
+        if settled(_learner_states(uid)) or time.monotonic() > ends:
+            return
+        time.sleep(0.01)
 
 
 def _sweep_learner(workdir: Path, uid: int) -> None:
     """Runs as the learner uid: end all its processes, then remove all its files."""
-    # kill(-1) reaches every process this uid may signal; repeat until none is left, as
-    # a fork bomb can create new ones while the first sweep runs. kill(-1) succeeds as
-    # long as any other process exists (it counts those it may not signal too), so
-    # /proc says when the uid has nothing left running.
+    # kill(-1) reaches every process this uid may signal, including those that left the
+    # process group. It is not atomic on every kernel (gVisor's is not): a fork bomb
+    # forks anew while a round of SIGKILL goes through it, and on a loaded machine can
+    # outrun such rounds. A stopped process cannot fork, so rounds of SIGSTOP only ever
+    # shrink what still runs; once nothing runs, SIGKILL ends all of it. kill(-1)
+    # succeeds while any other process exists, so /proc says when the rounds are done.
     ends = time.monotonic() + SWEEP_SECONDS
-    for _ in range(SWEEP_ROUNDS):
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            break
-        if time.monotonic() > ends or not _runs_processes(uid):
-            break
-        time.sleep(0.01)
+    _signal_until(uid, signal.SIGSTOP, lambda states: set(states) <= STOPPED_OR_GONE, ends)
+    _signal_until(uid, signal.SIGKILL, lambda states: set(states) <= GONE, ends)
     shutil.rmtree(workdir, ignore_errors=True)
     for directory in SHARED_SCRATCH:
         try:

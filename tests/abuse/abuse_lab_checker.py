@@ -5,6 +5,10 @@ image, so it uses the standard library and the harness only. One check scores th
 program (it must print 3 + 4, from stdin); a second, worth nothing, tells what the
 sandbox saw: how the program ended, what it printed, whether any of its processes or
 files outlived it, and whether the checker's files and scratch space survived it.
+
+The program's time limit is far above what any case needs, so that a loaded machine
+cannot turn a verdict into a time-out; a case that is about the time limit asks for a
+short one in its first line (``# time limit: 4 s``), so that it ends soon.
 """
 
 import hashlib
@@ -15,7 +19,7 @@ from pathlib import Path
 
 from downstack_harness import Grader
 
-TIMEOUT_S = 4
+TIMEOUT_S = 30
 MEMORY_MB = 128
 GRADER_DIR = Path(os.environ["DOWNSTACK_GRADER"])
 SCRATCH = ("/tmp", "/dev/shm")
@@ -67,9 +71,19 @@ def free_space() -> dict[str, list[int]]:
     return space
 
 
-def verdict(run) -> str:
+def time_limit(source: bytes) -> float:
+    """The program's time limit: its first line's ``# time limit: N s``, else TIMEOUT_S."""
+    first = source.split(b"\n", 1)[0].decode(errors="replace")
+    prefix, _, rest = first.partition("# time limit:")
+    words = rest.split()
+    if prefix.strip() or len(words) != 2 or words[1] != "s":
+        return TIMEOUT_S
+    return float(words[0])
+
+
+def verdict(run, timeout_s: float) -> str:
     if run.timed_out:
-        return f"Your program ran past its {TIMEOUT_S} s time limit and was stopped."
+        return f"Your program ran past its {timeout_s:g} s time limit and was stopped."
     if run.memory_exceeded:
         return f"Your program used more than {MEMORY_MB} MB of memory and was stopped."
     if run.output_truncated:
@@ -84,18 +98,20 @@ def verdict(run) -> str:
 grader = Grader()
 fingerprint_before = grader_fingerprint()
 space_before = free_space()
+timeout_s = time_limit(grader.submission_file("main.py") or b"")
 run = grader.run_learner(
-    ["python3", "main.py"], input=b"3 4\n", timeout_s=TIMEOUT_S, memory_mb=MEMORY_MB
+    ["python3", "main.py"], input=b"3 4\n", timeout_s=timeout_s, memory_mb=MEMORY_MB
 )
 leftover_processes = processes_of(grader.learner_uid)
 leftover_files = files_of(grader.learner_uid)
 NOTES.write_text("the checker ran after the learner\n")
 answer = run.stdout.split(b"\n", 1)[0].strip()
-said = verdict(run)
+said = verdict(run, timeout_s)
 grader.output = said
 grader.check("answers 3 + 4", run.ok and answer == b"7", output=said)
 report = {
     "learner_uid": grader.learner_uid,
+    "timeout_s": timeout_s,
     "returncode": run.returncode,
     "timed_out": run.timed_out,
     "memory_exceeded": run.memory_exceeded,

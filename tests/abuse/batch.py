@@ -143,8 +143,9 @@ def write_abuse_lab(labs: Path, hidden_secret: str, solution_marker: str) -> Non
     toml = (path / "lab.toml").read_text()
     assert "memory_mb = 128" in toml and "timeout_s = 20" in toml
     toml = toml.replace("memory_mb = 128", f"memory_mb = {LAB_MEMORY_MB}")
-    # The sandbox's own deadline is a safety net behind the checker's 4 s limit; under
-    # gVisor, with both cores busy, ending a fork bomb alone has taken most of 20 s.
+    # The sandbox's own deadline is a safety net behind the checker's limits (30 s, and
+    # 4 s for the cases about the time limit); under gVisor, with both cores busy,
+    # ending a fork bomb alone has taken most of 20 s.
     toml = toml.replace("timeout_s = 20", f"timeout_s = {LAB_TIMEOUT_S}")
     (path / "lab.toml").write_text(toml)
     (path / "grader" / "secret.txt").write_text(hidden_secret)

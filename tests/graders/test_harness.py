@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 
 from graders import parse_results
 from graders.images import HARNESS_FILE
+from graders.results import MAX_OUTPUT_BYTES
 
 
 def _load_harness() -> ModuleType:
@@ -79,23 +81,101 @@ def test_each_run_gets_a_fresh_copy_and_the_submission_is_untouched(grader, subm
     assert not (submission / "new.txt").exists()
 
 
+def _gone(pid: int) -> bool:
+    """Whether a process has ended (a zombie waiting for its parent counts as ended)."""
+    try:
+        return _state(pid) in "ZX"
+    except FileNotFoundError:
+        return True
+
+
 def test_timeout_kills_the_whole_process_group(grader) -> None:
-    code = "import os, time\nos.fork()\ntime.sleep(60)"  # a child that holds the pipes
-    started = time.monotonic()
+    # A child that holds the pipes and prints its pid, so the test can look for it.
+    code = "import os, time\nif os.fork() == 0:\n    print(os.getpid(), flush=True)\ntime.sleep(60)"
     run = grader.run_learner([sys.executable, "-c", code], timeout_s=1)
     assert run.timed_out
     assert not run.memory_exceeded
-    assert time.monotonic() - started < 5
-    assert 1 <= run.duration_s < 3
+    assert run.duration_s >= 1
+    assert _wait_for(lambda: _gone(int(run.stdout)))
 
 
-def test_output_past_the_cap_stops_the_program(grader) -> None:
+def test_output_past_the_bound_stops_the_program_and_says_so(grader) -> None:
     code = "import sys\nwhile True: sys.stdout.write('x' * 65536)"
-    run = grader.run_learner([sys.executable, "-c", code], timeout_s=10)
-    assert run.output_truncated
+    run = grader.run_learner([sys.executable, "-c", code], timeout_s=60)
+    # Stopped by the bound (SIGKILL), long before its time limit.
+    assert run.output_truncated and not run.timed_out
+    assert run.returncode == -signal.SIGKILL
+    assert run.flooded_streams == ("stdout",)
     assert len(run.stdout) == harness.LEARNER_OUTPUT_BYTES
-    assert run.duration_s < 5
+    assert 0 < run.stdout_dropped_bytes <= 1 << 16
     assert not run.memory_exceeded
+    assert run.output_note == (
+        "Your program wrote more than 1 MB to stdout and was stopped there; "
+        "only that first part was read."
+    )
+
+
+def test_a_flood_without_newlines_on_both_streams_is_cut_at_the_bound(grader, capfd) -> None:
+    code = (
+        "import os, threading\n"
+        "chunk = b'x' * (1 << 20)\n"
+        "def flood(fd):\n"
+        "    for _ in range(200):\n"
+        "        os.write(fd, chunk)\n"
+        "    os.write(2, b'FLOOD-END')\n"
+        "threading.Thread(target=flood, args=(2,)).start()\n"
+        "flood(1)\n"
+    )
+    run = grader.run_learner([sys.executable, "-c", code], timeout_s=60)
+    assert run.output_truncated and not run.timed_out and not run.memory_exceeded
+    assert set(run.flooded_streams) <= {"stdout", "stderr"} and run.flooded_streams
+    assert len(run.stdout) <= harness.LEARNER_OUTPUT_BYTES
+    assert b"FLOOD-END" not in run.stderr  # stopped, not read to the end
+    assert len(run.stderr) <= (
+        harness.LEARNER_STDERR_HEAD_BYTES + harness.LEARNER_STDERR_TAIL_BYTES + 64
+    )
+    assert "stopped after more than 1048576 bytes" in capfd.readouterr().err
+
+
+def test_stderr_keeps_its_start_and_its_end(grader) -> None:
+    head, tail = harness.LEARNER_STDERR_HEAD_BYTES, harness.LEARNER_STDERR_TAIL_BYTES
+    code = (
+        f"import sys\nsys.stderr.write('S' * {head} + 'm' * 5000 + 'E' * {tail})\nprint('answer')\n"
+    )
+    run = grader.run_learner([sys.executable, "-c", code])
+    assert run.ok and not run.output_truncated
+    assert run.stdout == b"answer\n"
+    assert run.stderr == b"S" * head + b"\n[... 5000 bytes left out ...]\n" + b"E" * tail
+    assert run.stderr_dropped_bytes == 5000
+    short = grader.run_learner([sys.executable, "-c", "import sys; sys.stderr.write('oops')"])
+    assert short.stderr == b"oops" and short.stderr_dropped_bytes == 0
+
+
+def test_binary_output_is_kept_byte_for_byte(grader) -> None:
+    code = "import os\ndata = bytes(range(256)) * 64\nos.write(1, data)\nos.write(2, data[::-1])"
+    run = grader.run_learner([sys.executable, "-c", code])
+    assert run.ok
+    assert run.stdout == bytes(range(256)) * 64
+    assert run.stderr == (bytes(range(256)) * 64)[::-1]
+
+
+def test_closed_streams_and_a_child_holding_the_pipes_do_not_hold_up_the_run(grader) -> None:
+    closes = "import os, sys\nprint('bye', flush=True)\nos.close(1)\nos.close(2)\nsys.exit(3)"
+    run = grader.run_learner([sys.executable, "-c", closes])
+    assert (run.returncode, run.stdout, run.timed_out) == (3, b"bye\n", False)
+    # The child stays in the program's group: the harness ends it with the program.
+    holds = "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nprint('parent done')"
+    run = grader.run_learner([sys.executable, "-c", holds], timeout_s=60)
+    assert (run.returncode, run.stdout, run.timed_out) == (0, b"parent done\n", False)
+
+
+def test_input_is_fed_whole_and_a_program_that_ignores_it_is_not_waited_for(grader) -> None:
+    data = os.urandom(3 << 20)
+    count = "import sys\nprint(len(sys.stdin.buffer.read()))"
+    run = grader.run_learner([sys.executable, "-c", count], input=data)
+    assert run.stdout == str(len(data)).encode() + b"\n"
+    ignores = grader.run_learner([sys.executable, "-c", "print('no')"], input=data, timeout_s=60)
+    assert (ignores.returncode, ignores.stdout, ignores.timed_out) == (0, b"no\n", False)
 
 
 def test_memory_past_the_allowance_is_flagged(grader) -> None:
@@ -122,6 +202,32 @@ def test_emitted_results_satisfy_the_results_contract(grader, capsys) -> None:
     assert [t.status for t in results.tests] == ["passed", "failed", "failed"]
     assert results.tests[1].visibility == "hidden"
     assert results.output == "Two of three."
+
+
+def test_check_output_is_cut_to_the_contracts_limit_and_made_storable(grader) -> None:
+    assert harness.CHECK_OUTPUT_BYTES == MAX_OUTPUT_BYTES
+    grader.check("long", False, output="é" * MAX_OUTPUT_BYTES)
+    grader.check("binary", False, output="a\0b" + b"\xff".decode("utf-8", "surrogateescape"))
+    long, binary = (test["output"] for test in grader.results()["tests"])
+    assert len(long.encode()) <= MAX_OUTPUT_BYTES
+    assert long.startswith("éé") and long.endswith("éé") and " bytes left out ...]" in long
+    assert binary == "a\ufffdb\ufffd"
+
+
+def test_emit_shortens_outputs_until_the_document_fits_the_result_limit(submission, capsys) -> None:
+    limit = 20_000
+    grader = harness.Grader(
+        environ={"DOWNSTACK_SUBMISSION": str(submission), "DOWNSTACK_RESULT_BYTES": str(limit)}
+    )
+    for number in range(10):
+        grader.check(f"check {number}", number % 2 == 0, output="y" * 100_000)
+    grader.emit()
+    printed = capsys.readouterr()
+    assert len(printed.out) <= limit
+    results = parse_results(printed.out, max_bytes=limit)
+    assert (results.score, results.max_score) == (5, 10)
+    assert all(test.output.startswith("yyy") for test in results.tests)
+    assert "outputs shortened to 1024 bytes each" in printed.err
 
 
 @pytest.mark.parametrize(
@@ -209,6 +315,21 @@ def test_a_line_past_the_limit_is_refused(grader) -> None:
     with grader.start_learner([sys.executable, "-c", code]) as process:
         with pytest.raises(harness.LearnerProcessError, match="longer than 1,000 bytes"):
             process.read_line(time.monotonic() + 10, max_bytes=1000)
+
+
+def test_a_long_lived_process_may_flood_its_stderr_at_no_cost_to_the_checker(grader) -> None:
+    # Its stderr is drained while it runs: the 5 MB are read by the time it says "ready".
+    code = (
+        "import os, sys\n"
+        "for _ in range(80): os.write(2, b'e' * 65536)\n"
+        "os.write(2, b'THE END')\n"
+        "print('ready', flush=True)\n"
+        "input()\n"
+    )
+    with grader.start_learner([sys.executable, "-c", code]) as process:
+        assert process.read_line(time.monotonic() + 10) == "ready"
+        assert process.stderr_bytes >= 80 * 65536 - (1 << 16)  # all but a pipe's worth
+        assert len(process.stderr_tail(1)) <= harness.STDERR_TAIL_BYTES
 
 
 def test_a_missing_program_cannot_be_started(grader) -> None:

@@ -39,7 +39,8 @@ HARNESS_LIB = "/opt/downstack/lib"
 ENVELOPE_MAGIC = b"DOWNSTACK-ENVELOPE"
 
 # Settings the host passes to this program only; they are removed from the checker's env.
-PRIVATE_ENV = ("DOWNSTACK_INPUT_BYTES", "DOWNSTACK_RESULT_BYTES")
+# DOWNSTACK_RESULT_BYTES stays: the harness fits the results document to it.
+PRIVATE_ENV = ("DOWNSTACK_INPUT_BYTES",)
 TOP_LEVEL = {"grader": GRADER_DIR, "submission": SUBMISSION_DIR}
 
 # cgroup v1 exposes the high-water mark as memory.max_usage_in_bytes; cgroup v2 as
@@ -199,12 +200,20 @@ def run_checker(command: list[str], result_bytes: int, learner_uid: str) -> dict
     }
     if overflow.is_set():
         envelope["error"] = f"the checker printed more than {result_bytes} bytes of results"
-        return envelope
-    try:
-        envelope["results"] = bytes(reader.data).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        envelope["error"] = f"the checker's results are not valid UTF-8 ({exc.reason})"
+    else:
+        try:
+            envelope["results"] = bytes(reader.data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            envelope["error"] = f"the checker's results are not valid UTF-8 ({exc.reason})"
+    if "error" in envelope:
+        note(f"{envelope['error']} (checker exit status {exit_code})")
     return envelope
+
+
+def note(message: str) -> None:
+    """A line for the staff log, so that a run the entry program ended says why there."""
+    sys.stderr.write(f"downstack entry: {message}\n")
+    sys.stderr.flush()
 
 
 def kill_on_overflow(overflow: threading.Event, pid: int) -> None:

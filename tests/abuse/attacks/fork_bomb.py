@@ -1,3 +1,4 @@
+# time limit: 4 s
 """Every process forks for ever and shrugs off failures to fork."""
 
 import os

@@ -1,3 +1,4 @@
+# time limit: 4 s
 """Creates 100,000 files in its working directory and leaves them there."""
 
 import json

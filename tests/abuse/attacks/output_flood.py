@@ -1,5 +1,5 @@
 """Tries the container's own output streams, then writes 512 MB to stdout and 512 MB to
-stderr at once."""
+stderr at once, and says when it is done."""
 
 import json
 import os
@@ -28,3 +28,4 @@ to_stderr = threading.Thread(target=flood, args=(sys.stderr.buffer,))
 to_stderr.start()
 flood(sys.stdout.buffer)
 to_stderr.join()
+sys.stderr.write("FLOOD-END")  # only a flood read to its end would show this

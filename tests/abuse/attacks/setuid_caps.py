@@ -26,12 +26,19 @@ su = subprocess.Popen(
     stdout=subprocess.PIPE,
     stderr=subprocess.STDOUT,
 )
-time.sleep(0.5)
-try:
-    status = open(f"/proc/{su.pid}/status").read().splitlines()
-    observed["su_credentials"] = [line for line in status if line.startswith(("Uid", "CapEff"))]
-except OSError as exc:
-    observed["su_credentials"] = type(exc).__name__
+# Its credentials count once it runs su itself (not the Python child before exec), so
+# look until the name says so rather than sleep for a guess.
+status = []
+for _ in range(300):
+    try:
+        status = open(f"/proc/{su.pid}/status").read().splitlines()
+    except OSError as exc:
+        status = [type(exc).__name__]
+        break
+    if "Name:\tsu" in status:
+        break
+    time.sleep(0.01)
+observed["su_credentials"] = [line for line in status if line.startswith(("Uid", "CapEff"))]
 su.kill()
 observed["su_said"] = su.communicate()[0].decode(errors="replace")[:200]
 mount = subprocess.run(["/usr/bin/mount", "-t", "tmpfs", "none", "/tmp"], capture_output=True)

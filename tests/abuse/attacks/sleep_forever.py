@@ -1,3 +1,4 @@
+# time limit: 4 s
 """Sleeps for ever, and leaves a daemon behind that ignores polite signals."""
 
 import os
