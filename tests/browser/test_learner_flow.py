@@ -72,7 +72,10 @@ def test_learner_edits_submits_watches_and_sees_full_marks(
         page.click(".cm-downstack .cm-content")
         page.keyboard.press("Control+A")
         page.keyboard.insert_text(solution)
-        assert textarea.input_value() == solution
+        # CodeMirror copies its text into the textarea once it has processed the input,
+        # not necessarily before insert_text returns: wait for that, never race it.
+        expect = pytest.importorskip("playwright.sync_api").expect
+        expect(textarea).to_have_value(solution, timeout=60_000)
     else:
         assert "def parse_line(line):" in textarea.input_value()
         textarea.fill(solution)
