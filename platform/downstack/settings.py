@@ -162,6 +162,9 @@ if CELERY_BROKER_URL.startswith("filesystem"):
             "processed_folder": str(_BROKER_DIR / "processed"),
             "control_folder": str(_BROKER_DIR / "control"),
             "store_processed": False,
+            # The transport looks for new messages this often (kombu's default is 1 s,
+            # which a learner waits on every submission).
+            "polling_interval": 0.1,
         }
     )
 CELERY_TASK_IGNORE_RESULT = True
