@@ -15,6 +15,12 @@ from grading.models import Submission
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def fast_hasher(settings):
+    """Every learner here gets a password; a cheap hasher keeps making them quick."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def book(cohort, instructor, learner, make_user, plain_lab, assign, graded_submission):
     """ada, bob and cy on lab a (10%/day late penalty) and lab b (closes at the due date)."""

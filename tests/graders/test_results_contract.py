@@ -5,8 +5,17 @@ import json
 import pytest
 
 from graders import Results, ResultsError, TestOutcome, parse_results
+from graders.marks import full_marks_floor, score_tolerance
 
 CAP = 262_144
+# The contract's limits, written out: a test that read them from the module would move
+# with a wrong value instead of catching it.
+MAX_TESTS = 500
+MAX_NAME_CHARS = 200
+MAX_OUTPUT_BYTES = 64 * 1024
+MAX_TAGS = 20
+MAX_TAG_CHARS = 100
+FORMATS = ("text", "html", "simple_format", "md", "ansi")
 
 
 def parse(document: object, max_bytes: int = CAP) -> Results:
@@ -217,3 +226,144 @@ def test_outcomes_are_frozen_and_not_collected_as_tests() -> None:
     with pytest.raises(AttributeError):
         outcome.score = 0  # type: ignore[misc]
     assert TestOutcome.__test__ is False
+
+
+def test_results_are_frozen_too() -> None:
+    results = parse({"score": 1, "max_score": 1})
+    with pytest.raises(AttributeError):
+        results.score = 0  # type: ignore[misc]
+
+
+def one_test(**fields: object) -> dict[str, object]:
+    """A document with one check worth a point, carrying the given extra fields."""
+    return {"tests": [{"score": 1, "max_score": 1, **fields}]}
+
+
+# Each limit is allowed exactly and refused one past it, so an off-by-one in either
+# direction is caught.
+def test_a_name_of_exactly_the_limit_is_accepted() -> None:
+    name = "n" * MAX_NAME_CHARS
+    assert parse(one_test(name=name)).tests[0].name == name
+
+
+def test_exactly_the_limit_of_tests_is_accepted() -> None:
+    results = parse({"tests": [{"score": 1, "max_score": 1}] * MAX_TESTS})
+    assert len(results.tests) == MAX_TESTS
+    assert results.tests[-1].name == f"Test {MAX_TESTS}"
+
+
+def test_exactly_the_limit_of_tags_is_accepted() -> None:
+    tags = [f"t{i}" for i in range(MAX_TAGS)]
+    assert parse(one_test(tags=tags)).tests[0].tags == tuple(tags)
+
+
+def test_a_tag_of_exactly_the_limit_is_accepted() -> None:
+    tag = "t" * MAX_TAG_CHARS
+    assert parse(one_test(tags=["short", tag])).tests[0].tags == ("short", tag)
+
+
+def test_an_overlong_tag_is_refused_naming_its_start() -> None:
+    tag = "abcdefghijklmnopqrstuvwxyz" + "t" * (MAX_TAG_CHARS + 1 - 26)
+    with pytest.raises(ResultsError) as caught:
+        parse(one_test(tags=["fine", tag]))
+    assert str(caught.value) == (
+        f"test 1: tag 'abcdefghijklmnopqrst'... is longer than {MAX_TAG_CHARS}"
+    )
+
+
+@pytest.mark.parametrize("where", ["test", "results"])
+def test_output_of_exactly_the_byte_limit_is_accepted_and_one_more_refused(where: str) -> None:
+    # Counted in UTF-8 bytes: "é" is two of them.
+    exact = "é" * (MAX_OUTPUT_BYTES // 2)
+
+    def document(output: str) -> dict[str, object]:
+        if where == "test":
+            return one_test(output=output)
+        return {"score": 1, "max_score": 1, "output": output}
+
+    results = parse(document(exact))
+    assert (results.tests[0].output if where == "test" else results.output) == exact
+    with pytest.raises(ResultsError) as caught:
+        parse(document(exact + "x"))
+    label = "test 1" if where == "test" else "results"
+    assert str(caught.value) == (
+        f"{label}: output is {MAX_OUTPUT_BYTES + 1} bytes, "
+        f"more than the limit of {MAX_OUTPUT_BYTES}"
+    )
+
+
+def test_a_document_of_exactly_the_byte_cap_is_accepted() -> None:
+    raw = json.dumps({"score": 1, "max_score": 1, "output": "x" * 100})
+    assert parse_results(raw, max_bytes=len(raw)).output == "x" * 100
+    with pytest.raises(ResultsError, match="more than the limit"):
+        parse_results(raw, max_bytes=len(raw) - 1)
+
+
+def test_a_score_exactly_at_the_full_marks_floor_passes() -> None:
+    floor = full_marks_floor(1.0)
+    passed, short = parse(
+        {"tests": [{"score": floor, "max_score": 1}, {"score": floor - 1e-6, "max_score": 1}]}
+    ).tests
+    assert (passed.status, short.status) == ("passed", "failed")
+
+
+def test_a_score_over_max_by_exactly_the_tolerance_is_clamped_and_one_past_refused() -> None:
+    over = 1.0 + score_tolerance(1.0)
+    assert parse({"score": over, "max_score": 1}).score == 1.0
+    with pytest.raises(ResultsError, match="results: score .* exceeds max_score 1"):
+        parse({"score": over + 1e-6, "max_score": 1})
+
+
+def test_scores_and_totals_may_be_zero_or_small_but_the_total_must_be_positive() -> None:
+    results = parse({"score": 0, "max_score": 0.5, "tests": [{"score": 0, "max_score": 0}]})
+    assert (results.score, results.max_score) == (0.0, 0.5)
+    # A check worth nothing has nothing to miss.
+    assert results.tests[0].status == "passed"
+    assert parse({"score": 0.5, "max_score": 1}).score == 0.5
+
+
+def test_floats_are_fine_for_every_limit_bounded_field() -> None:
+    results = parse({"score": 1.5, "max_score": 2.5, "execution_time": 0.25})
+    assert (results.score, results.max_score) == (1.5, 2.5)
+
+
+def test_name_format_must_be_one_of_the_formats() -> None:
+    for name_format in FORMATS:
+        assert parse(one_test(name="n", name_format=name_format)).tests[0].name == "n"
+    with pytest.raises(ResultsError) as caught:
+        parse(one_test(name_format="pdf"))
+    assert str(caught.value) == (
+        f'test 1: name_format must be one of {", ".join(FORMATS)}, got "pdf"'
+    )
+
+
+def test_a_checks_extra_data_must_be_an_object() -> None:
+    assert parse(one_test(extra_data={"seconds": 3})).tests[0].score == 1
+    with pytest.raises(ResultsError) as caught:
+        parse(one_test(extra_data=[3]))
+    assert str(caught.value) == "test 1: extra_data must be an object"
+
+
+def test_the_first_unknown_key_in_order_is_named() -> None:
+    with pytest.raises(ResultsError) as caught:
+        parse({"score": 1, "max_score": 1, "weight": 2, "grade": "A"})
+    assert str(caught.value).startswith("results: unknown key 'grade' (allowed: execution_time,")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [(3, "a number"), (1.5, "a number"), (None, "null"), (True, "a boolean"), ([], "a list")],
+)
+def test_a_wrong_type_is_named_in_json_terms(name: object, kind: str) -> None:
+    with pytest.raises(ResultsError) as caught:
+        parse(one_test(name=name))
+    assert str(caught.value) == f"test 1: name must be a string, got {kind}"
+
+
+@pytest.mark.parametrize("row", [5, {"name": "speed"}, {"name": 3, "value": 1}])
+def test_a_leaderboard_row_needs_a_name_and_a_value(row: object) -> None:
+    with pytest.raises(ResultsError) as caught:
+        parse({"score": 1, "max_score": 1, "leaderboard": [{"name": "ok", "value": 1}, row]})
+    assert str(caught.value) == (
+        "results: leaderboard entry 2 must be an object with name and value"
+    )

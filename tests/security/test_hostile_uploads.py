@@ -16,7 +16,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grading import tasks
+from grading import queue
 from grading.models import Submission
 from grading.uploads import (
     MAX_ZIP_ENTRIES,
@@ -25,7 +25,7 @@ from grading.uploads import (
     check_files,
     files_from_zip,
 )
-from tests.grading.test_uploads import BAD_ZIPS, make_zip
+from tests.grading.test_uploads import BAD_ZIPS, believe_the_data_stream, lying_zip, make_zip
 
 RULES = UploadRules(allowed=("main.py", "notes.md"), max_file_bytes=1024, max_total_bytes=1024)
 GOOD = {"main.py": b"print(1)\n", "notes.md": b"# notes\n"}
@@ -125,7 +125,7 @@ def no_broker(monkeypatch, django_capture_on_commit_callbacks):
     """What would reach the broker: messages sent at once, and work left for the commit
     (where submission_create sends its message)."""
     sent = []
-    monkeypatch.setattr(tasks.grade_submission, "apply_async", lambda *a, **k: sent.append(a))
+    monkeypatch.setattr(queue, "submission_send", lambda **k: sent.append(k))
     with django_capture_on_commit_callbacks() as on_commit:
         yield sent, on_commit
 
@@ -149,7 +149,7 @@ def test_hostile_zip_on_the_lab_page_is_refused_before_anything_is_queued(
 ):
     data, message = HOSTILE_ZIPS[case]
     client.force_login(learner)
-    url = reverse("grading:submission_create", args=[lab.slug])
+    url = reverse("catalog:submission_create", args=[lab.slug])
     response = client.post(
         url, {"source": "upload", "archive": SimpleUploadedFile("work.zip", data)}
     )
@@ -198,7 +198,7 @@ def test_hostile_loose_files_on_the_lab_page_are_refused_before_anything_is_queu
 ):
     files, message = LOOSE[case]
     client.force_login(learner)
-    url = reverse("grading:submission_create", args=[lab.slug])
+    url = reverse("catalog:submission_create", args=[lab.slug])
     uploads = {name: SimpleUploadedFile(f"<{name}>", data) for name, data in files.items()}
     response = client.post(url, {"source": "upload", **uploads})
     assert response.status_code == 400
@@ -206,9 +206,56 @@ def test_hostile_loose_files_on_the_lab_page_are_refused_before_anything_is_queu
     assert_nothing_queued(no_broker)
 
 
+def test_loose_files_of_exactly_the_lab_limit_pass_the_lab_page_and_one_byte_more_does_not(
+    client, learner, lab
+):
+    client.force_login(learner)
+    url = reverse("catalog:submission_create", args=[lab.slug])
+
+    def upload(main_size: int):
+        files = {"main.py": b"#" * main_size, "notes.md": b"n\n\n\n"}  # 1 KB in all, or 1 B more
+        uploads = {name: SimpleUploadedFile(name, data) for name, data in files.items()}
+        return client.post(url, {"source": "upload", **uploads})
+
+    over = upload(1021)
+    assert over.status_code == 400
+    assert "The files add up to 1,025 bytes; a submission may be at most 1,024." in (
+        over.content.decode()
+    )
+    assert not Submission.objects.exists()
+    # The refusal used no attempt: the hour's only one is still there for the exact size.
+    assert upload(1020).status_code == 302
+    assert Submission.objects.get().files.get(name="main.py").size == 1020
+
+
+@pytest.mark.parametrize("doorway", ["lab page", "api"])
+def test_a_zip_whose_header_lies_is_stopped_at_the_size_cap_by_both_doorways(
+    client, learner, lab, no_broker, monkeypatch, doorway
+):
+    believe_the_data_stream(monkeypatch)
+    upload = SimpleUploadedFile("work.zip", lying_zip(b"a" * 5000, claimed=10))
+    if doorway == "api":
+        from accounts.models import ApiToken
+
+        _, key = ApiToken.issue(user=learner, name="cli")
+        url = reverse("api:submission_create", args=[lab.slug])
+        response = client.post(url, {"archive": upload}, HTTP_AUTHORIZATION=f"Bearer {key}")
+        error = response.json()["error"]
+    else:
+        client.force_login(learner)
+        url = reverse("catalog:submission_create", args=[lab.slug])
+        response = client.post(url, {"source": "upload", "archive": upload})
+        error = response.content.decode()
+    assert response.status_code == 400
+    assert "main.py unpacks to more than the allowed size; files may be at most 1,024 bytes." in (
+        error
+    )
+    assert_nothing_queued(no_broker)
+
+
 def test_refused_upload_keeps_my_latest_editor_text(client, learner, lab):
     client.force_login(learner)
-    url = reverse("grading:submission_create", args=[lab.slug])
+    url = reverse("catalog:submission_create", args=[lab.slug])
     client.post(url, {"source": "editor", "editor:main.py": EDITOR_TEXT, "editor:notes.md": "n"})
     response = client.post(
         url, {"source": "upload", "archive": SimpleUploadedFile("w.zip", b"not a zip")}
