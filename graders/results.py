@@ -110,6 +110,7 @@ def parse_results(raw: bytes | str, *, max_bytes: int) -> Results:
             f"the results document must be a JSON object, got {_json_type(document)}"
         )
     _reject_unknown(document, TOP_LEVEL_KEYS, "results")
+    _reject_unstorable(document, "results")
 
     default_visibility = _choice(document, "visibility", VISIBILITIES, "results", "visible")
     _choice(document, "stdout_visibility", VISIBILITIES, "results", "visible")
@@ -235,6 +236,26 @@ def _within(score: float, max_score: float, where: str) -> float:
     if score > max_score + score_tolerance(max_score):
         raise ResultsError(f"{where}: score {score:g} exceeds max_score {max_score:g}")
     return min(score, max_score)
+
+
+def _reject_unstorable(value: object, where: str) -> None:
+    """Refuse text that no database stores: NUL characters and unpaired surrogates (JSON
+    can spell both as escapes). PostgreSQL rejects NUL in text, and an unpaired surrogate
+    does not encode as UTF-8."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ResultsError(f"{where}: a string holds a NUL character (\\u0000)")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ResultsError(f"{where}: a string holds an unpaired surrogate") from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_unstorable(key, where)
+            _reject_unstorable(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_unstorable(item, f"{where}[{index}]")
 
 
 def _text(container: Mapping[str, Any], key: str, where: str) -> str:

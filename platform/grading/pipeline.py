@@ -64,18 +64,10 @@ def submission_grade(*, submission_id) -> Submission | None:
     None. Raises graders.InfrastructureError, after putting the row back in the queue,
     when Docker is unavailable; every other outcome is stored on the row.
     """
-    token = jobs.claim(Submission, submission_id)
-    if token is None:
-        log.info("submission %s: nothing to claim (already graded or being graded)", submission_id)
+    ran = _claim_and_run(Submission, submission_id, "submission")
+    if ran is None:
         return None
-    submission = Submission.objects.select_related("lab").get(pk=submission_id)
-    with jobs.lease_renewed(Submission, submission_id, token):
-        image, result = _run_checker(
-            submission,
-            release=functools.partial(jobs.release, Submission, submission_id, token=token),
-            run_key=f"submission-{submission.pk}",
-        )
-    outcome = _outcome(submission.pk, result)
+    submission, token, image, result, outcome = ran
     with transaction.atomic():
         stored = jobs.store(
             Submission,
@@ -96,21 +88,13 @@ def graderun_grade(*, run_id) -> GradeRun | None:
 
     Safe to run twice, and raises graders.InfrastructureError like submission_grade.
     """
-    token = jobs.claim(GradeRun, run_id)
-    if token is None:
-        log.info("regrade run %s: nothing to claim", run_id)
+    ran = _claim_and_run(GradeRun, run_id, "graderun")
+    if ran is None:
         return None
-    run = GradeRun.objects.select_related("submission__lab").get(pk=run_id)
-    with jobs.lease_renewed(GradeRun, run_id, token):
-        image, result = _run_checker(
-            run.submission,
-            release=functools.partial(jobs.release, GradeRun, run_id, token=token),
-            run_key=f"graderun-{run.pk}",
-        )
-    outcome = _outcome(run.submission_id, result)
+    run, token, image, result, outcome = ran
     jobs.store(
         GradeRun,
-        run_id,
+        run.pk,
         token=token,
         **outcome_fields(outcome),
         tests=outcome.test_rows(),
@@ -118,6 +102,27 @@ def graderun_grade(*, run_id) -> GradeRun | None:
     )
     run.refresh_from_db()
     return run
+
+
+def _claim_and_run(model: jobs.Job, pk, kind: str):
+    """Claim a queued job and run its submission's checker under a renewed lease: the
+    job, the claim's token, the image, the run and its outcome; None when there was
+    nothing to claim."""
+    token = jobs.claim(model, pk)
+    if token is None:
+        log.info("%s %s: nothing to claim (already graded or being graded)", kind, pk)
+        return None
+    job = model.objects.select_related("lab" if model is Submission else "submission__lab").get(
+        pk=pk
+    )
+    submission = job if isinstance(job, Submission) else job.submission
+    with jobs.lease_renewed(model, pk, token):
+        image, result = _run_checker(
+            submission,
+            release=functools.partial(jobs.release, model, pk, token=token),
+            run_key=f"{kind}-{job.pk}",
+        )
+    return job, token, image, result, _outcome(submission.pk, result)
 
 
 def tests_replace(submission_pk, rows: list[dict]) -> None:

@@ -367,3 +367,34 @@ def test_a_leaderboard_row_needs_a_name_and_a_value(row: object) -> None:
     assert str(caught.value) == (
         "results: leaderboard entry 2 must be an object with name and value"
     )
+
+
+@pytest.mark.parametrize(
+    ("document", "where", "problem"),
+    [
+        ({"output": "a\u0000b", "tests": []}, "results.output", "NUL character"),
+        (
+            {"tests": [{"name": "n\u0000", "score": 1, "max_score": 1}]},
+            "results.tests[0].name",
+            "NUL character",
+        ),
+        (
+            {"tests": [{"name": "t", "score": 1, "max_score": 1, "tags": ["\ud800"]}]},
+            "results.tests[0].tags[0]",
+            "unpaired surrogate",
+        ),
+        ({"extra_data": {"k\u0000": 1}, "tests": []}, "results.extra_data", "NUL character"),
+    ],
+)
+def test_text_no_database_can_store_is_refused_naming_where(document, where, problem) -> None:
+    # json.dumps spells both as \u escapes, as a checker's JSON library would.
+    with pytest.raises(ResultsError) as refused:
+        parse(document)
+    assert str(refused.value).startswith(f"{where}: a string holds") and problem in str(
+        refused.value
+    )
+
+
+def test_escaped_text_that_is_storable_is_kept() -> None:
+    results = parse({"output": "tab\there \u00e9 \U0001f600", "score": 1, "max_score": 1})
+    assert results.output == "tab\there \u00e9 \U0001f600"
