@@ -21,17 +21,20 @@ host: venv
 ## venv: the project's virtual environment with its dependencies
 venv: $(VENV)/.installed
 
+# The .pth file makes the apps under platform/ import as top-level packages (`import
+# grading`) in every tool of the environment, as manage.py and pytest arrange themselves.
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'downstack-platform.pth').write_text(str(pathlib.Path('platform').resolve()) + '\n')"
 	touch $@
 
 ## lint: ruff (lint and format check), the import contract of the layers, and mypy
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	PYTHONPATH=platform:. $(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 ## check-labs: run every lab's reference, starter and variants through the real sandbox
