@@ -99,10 +99,11 @@ def test_without_docker_submissions_wait_with_a_clear_status_and_are_graded_when
         assert "2 submission(s) are waiting because grading infrastructure failed" in page
         assert "Docker is not running" in page
 
-    fresh = start_worker()
-    # Whatever retry messages the stopped worker held, the reaper sends each row again;
-    # the claim grades each once.
+    # Reaped while no worker runs, so that no retry message the stopped worker left on the
+    # broker can claim a row first; whichever message arrives first, the claim grades each
+    # row once.
     assert sorted(submissions_reap(now=past_every_deadline())) == sorted(s.pk for s in waiting)
+    fresh = start_worker()
     graded = [wait_for(finished(s.pk), timeout=120) for s in waiting]
     for row in graded:
         assert row.status == Submission.Status.GRADED, fresh.output()[-3000:]
