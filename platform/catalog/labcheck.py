@@ -28,6 +28,9 @@ CheckResult = tuple[float, str]
 class CaseOutcome:
     name: str
     expected: str
+    expectation: Expectation | None = None
+    # The results document's max_score, from the last run that had one.
+    max_score: float | None = None
     scores: list[float | None] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -104,6 +107,7 @@ def lab_check(
         outcome = _run_case(name, files, expectation, runs, checker, options, env)
         progress(_describe(outcome))
         outcomes.append(outcome)
+    progress(closest_cheat(outcomes))
 
     if seeds and spec.seeded:
         chosen = further_seeds(spec.check_seed, seeds)
@@ -146,10 +150,12 @@ def _run_case(
         expected = f"{expectation.min_score:g}..{expectation.max_score:g}"
     else:
         expected = "full marks" if skip_tag is None else f"full marks but {skip_tag} checks"
-    outcome = CaseOutcome(name=name, expected=expected)
+    outcome = CaseOutcome(name=name, expected=expected, expectation=expectation)
     for _ in range(runs):
         result = graders.run(checker=checker, submission=files, env=env, **options)
         score, reason = _score_of(result)
+        if result.results is not None:
+            outcome.max_score = result.results.max_score
         outcome.scores.append(score)
         outcome.reasons.append(reason)
         outcome.seconds.append(result.duration_s)
@@ -175,6 +181,43 @@ def _run_case(
             outcome.problems.append(f"got {score:g}, expected {expected}")
     outcome.problems += _nondeterminism(outcome)
     return outcome
+
+
+def closest_cheat(outcomes: list[CaseOutcome]) -> str:
+    """One line naming the wrong submission that came closest to full marks.
+
+    A wrong submission is the starter or a variant whose range stops short of full marks
+    (the reference's maximum). The line gives its best score against full marks and
+    against its own ceiling, so an author sees how near a cheat or half-fix comes, and
+    how much room its range leaves.
+    """
+    full = next((o.max_score for o in outcomes if o.expectation is None), None)
+    if full is None or full <= 0:
+        return "  closest wrong submission: none scored (no full marks to compare with)"
+    best: tuple[float, str, Expectation] | None = None
+    for outcome in outcomes:
+        expectation = outcome.expectation
+        if expectation is None or graders.is_full_marks(expectation.max_score, full):
+            continue
+        scores = [s for s in outcome.scores if s is not None]
+        if scores and (best is None or max(scores) > best[0]):
+            best = (max(scores), outcome.name, expectation)
+    if best is None:
+        return "  closest wrong submission: none (every variant is a correct one)"
+    score, name, expectation = best
+    ceiling = expectation.max_score
+    slack = graders.score_tolerance(ceiling)
+    if score > ceiling + slack:
+        room = f"{score - ceiling:g} above its ceiling"
+    elif score < ceiling - slack:
+        room = f"{ceiling - score:g} below its ceiling"
+    else:
+        room = "at its ceiling"
+    return (
+        f"  closest wrong submission: {name} reached {score:g} of {full:g} "
+        f"({score / full:.0%} of full marks; its range "
+        f"{expectation.min_score:g}..{ceiling:g}, {room})"
+    )
 
 
 def _within(score: float, expectation: Expectation) -> bool:

@@ -5,7 +5,8 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.labcheck import further_seeds
+from catalog.labcheck import CaseOutcome, closest_cheat, further_seeds
+from catalog.labfiles import Expectation
 from tests.conftest import write_lab
 
 # The learner runs in these checkers print one line; their 15 s (under the scratch lab's
@@ -34,7 +35,12 @@ def test_labs_check_fails_when_a_variant_lands_outside_its_range(labs_dir, capsy
     (path / "variants" / "also-right" / "main.py").write_text("print('solution')\n")
     with pytest.raises(CommandError, match="wrong-range variant also-right"):
         call_command("labs", "check", "wrong-range", "--runs", "2")
-    assert "got 1, expected 0..0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "got 1, expected 0..0" in out
+    assert (
+        "closest wrong submission: variant also-right reached 1 of 1 (100% of full marks; "
+        "its range 0..0, 1 above its ceiling)"
+    ) in out
 
 
 @pytest.mark.docker
@@ -227,3 +233,47 @@ def test_labs_check_seeds_leaves_out_checks_of_answers_for_one_seed(labs_dir, ca
     with pytest.raises(CommandError, match="overfit-code reference, seed"):
         call_command("labs", "check", "overfit-code", "--runs", "1", "--seeds", "2")
     assert "missed 'the code' (0/1)" in capsys.readouterr().out
+
+
+def _outcome(name, scores, low=None, high=None, max_score=10.0):
+    expectation = None
+    if high is not None:
+        expectation = Expectation(name=name, min_score=low, max_score=high, description="")
+    expected = "full marks" if expectation is None else f"{low:g}..{high:g}"
+    return CaseOutcome(
+        name=name,
+        expected=expected,
+        expectation=expectation,
+        max_score=max_score,
+        scores=scores,
+    )
+
+
+def test_closest_cheat_names_the_wrong_submission_nearest_full_marks():
+    line = closest_cheat(
+        [
+            _outcome("reference", [10.0, 10.0]),
+            _outcome("starter", [0.0, 0.0], 0, 1),
+            _outcome("variant replay", [2.0, 1.5], 0, 2),
+            _outcome("variant half-fix", [6.0, 6.0], 6, 7),
+            # Correct variants (a range up to full marks) are not cheats, and a grader
+            # error has no score to compare.
+            _outcome("variant correct-other", [10.0], 10, 10),
+            _outcome("variant broken", [None], 0, 9),
+        ]
+    )
+    assert "variant half-fix reached 6 of 10 (60% of full marks" in line
+    assert "its range 6..7, 1 below its ceiling" in line
+
+
+def test_closest_cheat_says_when_a_cheat_sits_at_its_ceiling_or_there_is_none():
+    at_ceiling = closest_cheat(
+        [_outcome("reference", [10.0]), _outcome("starter", [1.0, 1.0], 0, 1)]
+    )
+    assert "starter reached 1 of 10 (10% of full marks; its range 0..1, at its ceiling)" in (
+        at_ceiling
+    )
+    assert "none (every variant is a correct one)" in closest_cheat(
+        [_outcome("reference", [10.0]), _outcome("variant correct", [10.0], 10, 10)]
+    )
+    assert "none scored" in closest_cheat([_outcome("reference", [None], max_score=None)])
