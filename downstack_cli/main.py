@@ -94,8 +94,14 @@ def cmd_get(args) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(archive.read(info))
             written.append(path)
-    print(f"Wrote {len(written)} file(s) to {target}/")
     lab = api.get_json(f"/labs/{args.lab}/")
+    # The lab's instructions beside the starter, under a name the starter does not use.
+    readme = target / "README.md"
+    if readme in written:
+        readme = target / "INSTRUCTIONS.md"
+    readme.write_text(lab["instructions"], encoding="utf-8")
+    written.append(readme)
+    print(f"Wrote {len(written)} file(s) to {target}/ (the instructions are in {readme.name})")
     if lab.get("seed") is not None:
         print(f"Your seed for this lab is {lab['seed']}.")
     print(f"Hand in: {', '.join(lab['submit_files'])}  (downstack submit {args.lab})")
@@ -194,7 +200,9 @@ def parser() -> argparse.ArgumentParser:
     login.set_defaults(func=cmd_login)
     labs = sub.add_parser("labs", help="list the labs and your progress")
     labs.set_defaults(func=cmd_labs)
-    get = sub.add_parser("get", help="download a lab's starter files into a folder")
+    get = sub.add_parser(
+        "get", help="download a lab's starter files and its instructions (README.md) into a folder"
+    )
     get.add_argument("lab")
     get.add_argument("--dir", help="where to put them (default: ./<lab>)")
     get.add_argument("--force", action="store_true", help="write into a non-empty folder")

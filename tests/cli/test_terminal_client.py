@@ -65,6 +65,8 @@ def test_get_writes_the_starter_and_refuses_to_overwrite(cli, live_server, token
     cli("login", "--url", live_server.url, "--token", token, check_code=0)
     done = cli("get", "hello-sandbox", check_code=0)
     assert "Hand in: logparse.py" in done.stdout
+    assert "the instructions are in README.md" in done.stdout
+    assert (cli.work / "hello-sandbox" / "README.md").read_text() == hello_lab.instructions_md
     assert (cli.work / "hello-sandbox" / "logparse.py").read_bytes() == (
         LAB / "starter" / "logparse.py"
     ).read_bytes()
@@ -98,3 +100,16 @@ def test_submit_waits_prints_feedback_and_exit_code_says_pass_or_not(
     cli("get", "hello-sandbox", check_code=0)
     failed = cli("submit", "hello-sandbox", check_code=1)  # the starter from ./hello-sandbox/
     assert "Score: 0 / 10" in failed.stdout and "✗" in failed.stdout
+
+
+def test_get_keeps_a_starter_readme_and_writes_the_instructions_beside_it(
+    cli, live_server, token, scratch_lab, labs_dir
+):
+    lab = scratch_lab("own-readme", "print(1)\n")
+    (labs_dir / "own-readme" / "starter" / "README.md").write_text("the service's own readme\n")
+    cli("login", "--url", live_server.url, "--token", token, check_code=0)
+    done = cli("get", "own-readme", check_code=0)
+    assert "the instructions are in INSTRUCTIONS.md" in done.stdout
+    folder = cli.work / "own-readme"
+    assert (folder / "README.md").read_text() == "the service's own readme\n"
+    assert (folder / "INSTRUCTIONS.md").read_text() == lab.instructions_md
