@@ -101,8 +101,13 @@ LEARNER_PROCESSES = 64
 LEARNER_OPEN_FILES = 128
 LEARNER_FILE_BYTES = 16 << 20
 # Directories every user may write to; learner files left there are removed after a run
-# so that one run cannot pass anything to the next.
-SHARED_SCRATCH = ("/tmp", "/dev/shm")
+# so that one run cannot pass anything to the next. /dev/mqueue holds POSIX message
+# queues, which any user may create and which outlive their creator.
+SHARED_SCRATCH = ("/tmp", "/dev/shm", "/dev/mqueue")
+# System V IPC objects outlive their creator too: for each kind, its table under
+# /proc/sysvipc, the column of its id, and how it is removed (the *ctl call with
+# IPC_RMID, 0).
+SYSV_IPC = (("shm", "shmid", "shmctl"), ("sem", "semid", "semctl"), ("msg", "msqid", "msgctl"))
 # The learner gets a minimal, predictable environment: nothing of the checker's leaks.
 LEARNER_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Markers an out-of-memory failure leaves in stderr (Python, C++, C library messages).
@@ -1155,6 +1160,31 @@ def _signal_until(uid: int, signum: int, settled: Callable[[list[str]], bool], e
         time.sleep(0.01)
 
 
+def _remove_ipc_objects(uid: int) -> None:
+    """Runs as the learner uid: remove the System V shared memory segments, semaphore
+    sets and message queues it owns or created, which would otherwise carry data from
+    one run to the next."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for kind, id_column, remove in SYSV_IPC:
+        try:
+            header, *rows = Path("/proc/sysvipc", kind).read_text().splitlines()
+        except (OSError, ValueError):
+            continue  # no System V IPC here (gVisor may not list it)
+        columns = header.split()
+        for row in rows:
+            fields = dict(zip(columns, row.split(), strict=False))
+            if str(uid) not in (fields.get("uid"), fields.get("cuid")):
+                continue
+            try:
+                object_id = int(fields[id_column])
+            except (KeyError, ValueError):
+                continue
+            if kind == "sem":
+                getattr(libc, remove)(object_id, 0, 0)  # semctl(id, semnum, IPC_RMID)
+            else:
+                getattr(libc, remove)(object_id, 0, None)  # shmctl/msgctl(id, IPC_RMID, 0)
+
+
 def _sweep_learner(workdir: Path, uid: int) -> None:
     """Runs as the learner uid: end all its processes, then remove all its files."""
     # kill(-1) reaches every process this uid may signal, including those that left the
@@ -1167,6 +1197,7 @@ def _sweep_learner(workdir: Path, uid: int) -> None:
     _signal_until(uid, signal.SIGSTOP, lambda states: set(states) <= STOPPED_OR_GONE, ends)
     _signal_until(uid, signal.SIGKILL, lambda states: set(states) <= GONE, ends)
     shutil.rmtree(workdir, ignore_errors=True)
+    _remove_ipc_objects(uid)
     for directory in SHARED_SCRATCH:
         try:
             entries = list(os.scandir(directory))

@@ -310,8 +310,32 @@ print(json.dumps(outcome))
     assert seen["ptrace"] == -1 and seen["ptrace_errno"] == errno.EPERM
 
 
+# Run 1 leaves notes in every place a user may write and that outlives its process:
+# files, a POSIX message queue and System V IPC objects (keys 24301 to 24303).
+IPC_NOTES = r"""
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+IPC_CREAT = 0o1000
+open("/dev/mqueue/learner-queue", "w").close()
+made = [
+    libc.shmget(24301, 4096, IPC_CREAT | 0o666),
+    libc.semget(24302, 1, IPC_CREAT | 0o666),
+    libc.msgget(24303, IPC_CREAT | 0o666),
+]
+"""
+IPC_SEEN = r"""
+def ipc_keys():
+    keys = []
+    for kind in ("shm", "sem", "msg"):
+        rows = open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]
+        keys += [int(row.split()[0]) for row in rows]
+    return sorted(key for key in keys if 24301 <= key <= 24303)
+"""
+
+
 def test_each_learner_run_starts_clean(grade: Grade) -> None:
-    first = r"""
+    first = (
+        r"""
 import os, time
 open("state.txt", "w").write("from run 1")
 open("/tmp/learner-state", "w").write("from run 1")
@@ -321,13 +345,23 @@ try:
     print("tampered")
 except OSError as exc:
     print(type(exc).__name__)
+"""
+        + IPC_NOTES
+        + IPC_SEEN
+        + r"""
+assert min(made) >= 0 and ipc_keys() == [24301, 24302, 24303], (made, ipc_keys())
+assert os.path.exists("/dev/mqueue/learner-queue")
+print("notes left")
 if os.fork() == 0:
     os.setsid()  # leave the process group, as a daemon would
     if os.fork() == 0:
         time.sleep(60)
     os._exit(0)
 """
-    second = r"""
+    )
+    second = (
+        IPC_SEEN
+        + r"""
 import json, os
 others = []
 for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -342,10 +376,13 @@ print(json.dumps({
     "state": os.path.exists("state.txt"),
     "tmp": os.path.exists("/tmp/learner-state"),
     "shm": os.path.exists("/dev/shm/learner-dir"),
+    "mqueue": os.listdir("/dev/mqueue"),
+    "sysv_ipc": ipc_keys(),
     "main": open("main.py").read(),
     "other_learner_processes": others,
 }))
 """
+    )
     result = grade(
         checker(
             """
@@ -358,11 +395,13 @@ print(json.dumps({
         extra_checker_files={"first.py": first.encode(), "second.py": second.encode()},
     )
     facts = observed(result)
-    assert facts["first"].strip() == "PermissionError"
+    assert facts["first"].splitlines() == ["PermissionError", "notes left"]
     assert facts["second"] == {
         "state": False,
         "tmp": False,
         "shm": False,
+        "mqueue": [],
+        "sysv_ipc": [],
         "main": "original",
         "other_learner_processes": [],
     }, facts["stderr"]
