@@ -94,7 +94,7 @@ def test_submit_waits_prints_feedback_and_exit_code_says_pass_or_not(
     solution.write_bytes((LAB / "solution" / "logparse.py").read_bytes())
     passed = cli("submit", "hello-sandbox", str(solution), check_code=0)
     assert "Score: 10 / 10  — passed" in passed.stdout
-    assert "Hidden checks: 2 passed, 0 failed." in passed.stdout
+    assert "Hidden checks: 6 passed, 0 failed." in passed.stdout
     assert "queued" in passed.stdout
 
     cli("get", "hello-sandbox", check_code=0)

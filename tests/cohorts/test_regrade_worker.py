@@ -43,7 +43,7 @@ def test_a_regrade_runs_on_the_worker_and_replaces_the_score_only_when_applied(
     assert "grading.regrade_run" in worker.output()
     regrade_apply(regrade=regrade)
     applied = Submission.objects.get(pk=submission.pk)
-    assert applied.score == 10 and applied.tests.count() == 6
+    assert applied.score == 10 and applied.tests.count() == 12
     run.refresh_from_db()
     assert run.previous["score"] == 3
     assert settings.CELERY_TASK_ROUTES["grading.regrade_run"]["queue"] == "regrade"

@@ -35,7 +35,7 @@ threading.Thread(target=flood, args=(2,)).start()
 flood(1)
 """
 
-# Six checks, as hello-sandbox has, each quoting the end of the learner's stderr, and the
+# Six checks, each quoting the end of the learner's stderr, and the
 # learner's stderr copied to the staff log between the checker's first and last lines.
 FLOOD_CHECKER = r"""
 import json, sys

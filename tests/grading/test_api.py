@@ -59,7 +59,7 @@ def test_list_and_detail(client, hello_lab, auth, learner):
     detail = client.get("/api/v1/labs/hello-sandbox/", **auth).json()
     assert detail["submit_files"] == ["logparse.py"]
     assert "access-log" in detail["instructions"]
-    assert detail["seed"] is None
+    assert detail["seed"] == hello_lab.seed_for(learner)  # hello-sandbox is seeded
 
 
 def test_starter_zip(client, hello_lab, auth):

@@ -35,8 +35,8 @@ def test_reference_solution_gets_full_marks_with_sandbox_facts(hello_lab, learne
     assert graded.status == Submission.Status.GRADED
     assert graded.score == graded.max_score == 10
     assert graded.passed()
-    assert graded.tests.count() == 6
-    assert graded.tests.filter(visibility="hidden").count() == 2
+    assert graded.tests.count() == 12
+    assert graded.tests.filter(visibility="hidden").count() == 6
     assert graded.started_at <= graded.finished_at
     assert graded.exit_code == 0 and graded.duration_s > 0
     assert not graded.timed_out and not graded.oom_killed
@@ -61,7 +61,7 @@ def test_same_message_delivered_twice_grades_once(hello_lab, learner, grader_ima
     again = Submission.objects.get(pk=submission.pk)
     assert again.deliveries == 1
     assert again.finished_at == first.finished_at
-    assert again.tests.count() == 6
+    assert again.tests.count() == 12
 
 
 @pytest.mark.docker
