@@ -9,9 +9,16 @@ timing every answer on its own side and sampling resident memory from /proc; the
 full collection shows what garbage was left behind, and unusual orders test pricing.
 
 Trusted here: the expected prices (pricing.py), client-side latency, RSS. The runner's
-GC counters come from inside the learner's process, so they only count where
-gc.get_stats() agrees, and they can earn only the two collector checks: latency and
-memory, which a lying counter cannot move, are measured from outside.
+GC counters come from inside the learner's process: they count only where the hook is
+intact and agrees with gc.get_stats(), and each collector check also needs what the
+checker measured itself to agree (the p99 for full collections; for cyclic garbage,
+memory with automatic collection paused, while any collection the service runs itself
+meanwhile must find next to nothing).
+
+"The fix is in" means the p99 check passed: the answers are right, the catalog is held
+(resident memory after start(), against the starter's in the same run) and the p99 is a
+quarter of the starter's. Pricing, unusual orders and memory count only then, so the
+unchanged starter, which already prices correctly and keeps memory flat, earns nothing.
 """
 
 from __future__ import annotations
@@ -124,7 +131,9 @@ def drive(
 
 def _drive(service: ServiceProcess, run: Run, *, latency_only: bool, pace: Run) -> None:
     started = time.monotonic()
-    service.wait_ready(_allowed_s(START_TIMEOUT_S, pace.start_s))
+    run.rss_booted_kib, run.rss_ready_kib = service.wait_ready(
+        _allowed_s(START_TIMEOUT_S, pace.start_s)
+    )
     orders_started = time.monotonic()
     run.start_s = orders_started - started
     deadline = orders_started + _allowed_s(ORDERS_DEADLINE_S, pace.orders_s)
@@ -156,7 +165,9 @@ def _drive(service: ServiceProcess, run: Run, *, latency_only: bool, pace: Run) 
         if number % RSS_SAMPLE_EVERY == 0 and peak is not None:
             peak = max(peak, service.rss_kib() or 0)
     run.probe_rss_peak_kib = peak
-    _ask(service, "!resume-collector")
+    resumed = _ask(service, "!resume-collector")
+    run.probe_collections = verdicts.count_field(resumed, "collections_while_paused")
+    run.probe_collected = verdicts.count_field(resumed, "collected_while_paused")
     deadline = time.monotonic() + _allowed_s(UNUSUAL_DEADLINE_S, per_order_s * len(UNUSUAL_ORDERS))
     for order in UNUSUAL_ORDERS:
         remaining = deadline - time.monotonic()
@@ -176,32 +187,40 @@ def ms(ns: int) -> str:
 
 def check_diagnosis(g: Grader) -> None:
     raw = g.submission_file("diagnosis.txt")
-    letter = verdicts.diagnosis_letter(raw.decode(errors="replace")) if raw else None
-    if letter is None:
-        output = "diagnosis.txt has no answer: put one letter (A, B, C or D) on its own line."
-    elif letter == verdicts.DIAGNOSIS:
-        output = f"You chose {letter}."
+    if raw is None:
+        answer = verdicts.Diagnosis(None, "diagnosis.txt is missing.")
+    else:
+        answer = verdicts.read_diagnosis(raw.decode(errors="replace"))
+    if answer.letter is None:
+        output = answer.problem
+    elif answer.letter == verdicts.DIAGNOSIS:
+        output = f"You chose {answer.letter}."
     else:
         output = (
-            f"You chose {letter}. Compare it with what loadgen.py shows: which requests are "
-            "slow, how many, and what the process was doing during exactly those requests."
+            f"You chose {answer.letter}. Compare it with what loadgen.py shows: which requests "
+            "are slow, how many, and what the process was doing during exactly those requests."
         )
-    g.check("diagnosis: what puts the p99 up", letter == verdicts.DIAGNOSIS, output=output)
+    g.check("diagnosis: what puts the p99 up", answer.letter == verdicts.DIAGNOSIS, output=output)
 
 
-def check_correctness(g: Grader, run: Run) -> None:
+def check_correctness(g: Grader, run: Run, *, fixed: bool) -> None:
+    name = "orders are priced exactly as before (counts once the p99 is fixed)"
     if run.error:
-        g.check("orders are priced exactly as before", False, max_score=1.5, output=run.error)
+        g.check(name, False, max_score=1.5, output=run.error)
     else:
         output = f"All {run.answered} answers match the expected prices."
         if run.wrong:
             output = f"{run.wrong} of {run.answered} answers are wrong. First: {run.first_wrong}"
-        g.check("orders are priced exactly as before", run.correct, max_score=1.5, output=output)
+        elif not fixed:
+            output += " " + NOT_FIXED
+        g.check(name, run.correct and fixed, max_score=1.5, output=output)
     unusual_ok = run.error is None and run.unusual_total > 0 and run.unusual_wrong == 0
     output = run.first_unusual_wrong or run.error or f"All {run.unusual_total} answers match."
+    if unusual_ok and not fixed:
+        output += " " + NOT_FIXED
     g.check(
         "unusual orders (unknown SKUs, empty and huge carts) are priced exactly as before",
-        unusual_ok,
+        unusual_ok and fixed,
         max_score=0.5,
         output=output,
         visibility="hidden",
@@ -211,13 +230,29 @@ def check_correctness(g: Grader, run: Run) -> None:
 NOT_MEASURED = (
     "Not measured: the service has to answer every order correctly first (see the pricing check)."
 )
+NOT_FIXED = (
+    "This counts once the p99 is fixed (see the p99 check): keeping what already worked "
+    "is not yet a fix."
+)
 
 
-def check_latency(g: Grader, run: Run, starter: Run) -> None:
+def check_latency(g: Grader, run: Run, starter: Run) -> bool:
+    """The p99 check; whether it passed, which is what "the fix is in" means."""
     name = "p99 latency, timed by the checker, against the starter's in the same run"
     if not run.correct:
         g.check(name, False, max_score=2, output=NOT_MEASURED)
-        return
+        return False
+    if not verdicts.catalog_held(run, starter):
+        output = (
+            "Not measured: the contract keeps the whole catalog loaded from start-up, and "
+            "your service does not hold it. start() added "
+            f"{_mib(run.catalog_kib)} to the process's resident memory, the starter's "
+            f"{_mib(starter.catalog_kib)} in this run; at least "
+            f"{verdicts.CATALOG_FRACTION_OF_STARTER:g} x the starter's is expected. A "
+            "service that builds products on demand makes every collection cheap without "
+            "fixing anything."
+        )
+        return g.check(name, False, max_score=2, output=output)
     mine, theirs = run.p(99), starter.p(99)
     fraction = verdicts.P99_FRACTION_OF_STARTER
     passed = verdicts.p99_fast_enough(mine, theirs)
@@ -232,10 +267,14 @@ def check_latency(g: Grader, run: Run, starter: Run) -> None:
             " When p50 is fine and p99 is not, a few requests pay for something big: find "
             "out what happens during exactly those requests."
         )
-    g.check(name, passed, max_score=2, output=output)
+    return g.check(name, passed, max_score=2, output=output)
 
 
-def check_collector(g: Grader, run: Run, starter: Run) -> None:
+def _mib(kib: int | None) -> str:
+    return "an unreadable amount" if kib is None else f"{kib / 1024:.1f} MiB"
+
+
+def check_collector(g: Grader, run: Run, *, fixed: bool) -> None:
     full_name = "no full (generation 2) collections in steady state"
     cyclic_name = "no cyclic garbage per order"
     if not run.correct:
@@ -256,7 +295,12 @@ def check_collector(g: Grader, run: Run, starter: Run) -> None:
             f"gc.callbacks hook saw {window.full_callback} full collections and "
             f"{window.collected_callback} collected objects, gc.get_stats() says "
             f"{window.full_stats} and {window.collected_stats}"
-            + ("" if window.hook_installed else ", and the hook was removed")
+            + (
+                ""
+                if window.hook_intact
+                else ", and the hook was removed, displaced from the front of the "
+                "collector's list or rewritten"
+            )
             + ". Leave gc.callbacks and the collector's statistics alone."
         )
         g.check(full_name, False, max_score=1.5, output=output)
@@ -274,13 +318,14 @@ def check_collector(g: Grader, run: Run, starter: Run) -> None:
             " A full collection examines every object the collector tracks, however old. "
             "loadgen.py --gc-log shows when each one runs and how long it takes."
         )
-    elif not verdicts.p99_fast_enough(run.p(99), starter.p(99)):
-        # The counters come from inside the learner's process; pauses the checker timed
-        # itself outweigh them.
+    elif not fixed:
+        # The counters come from inside the learner's process; they are believed only
+        # where the checker's own measurement agrees: the p99 check passed.
         passed = False
         output += (
-            " But the checker's own timing shows pauses no collector-free service has "
-            "(see the p99 check), so the count is not believed."
+            " But the p99 check did not pass: the checker's own timing shows pauses no "
+            "collector-free service has, or the contract was not kept, so the count is not "
+            "believed."
         )
     g.check(full_name, passed, max_score=1.5, output=output)
 
@@ -301,6 +346,18 @@ def check_collector(g: Grader, run: Run, starter: Run) -> None:
         )
     if probe is None or probe > verdicts.PROBE_GROWTH_KIB:
         passed = False
+    if run.probe_collections is None or run.probe_collected is None:
+        passed = False
+        output += " What ran while automatic collection was paused could not be read."
+    elif run.probe_collected >= verdicts.CYCLIC_GARBAGE_PER_REQUEST * max(1, run.probe_orders):
+        # Collections the service runs itself hide the growth from the checker's view of
+        # memory; what they found is the garbage it would have seen.
+        passed = False
+        output += (
+            f" While automatic collection was paused, your service ran "
+            f"{run.probe_collections} collections itself, and they found "
+            f"{run.probe_collected} unreachable objects."
+        )
     if not passed:
         output += (
             " Reference counting frees an object the moment nothing points at it, unless "
@@ -311,8 +368,8 @@ def check_collector(g: Grader, run: Run, starter: Run) -> None:
     g.check(cyclic_name, passed, max_score=2, output=output)
 
 
-def check_memory(g: Grader, run: Run) -> None:
-    name = "resident memory stays flat under load"
+def check_memory(g: Grader, run: Run, *, fixed: bool) -> None:
+    name = "resident memory stays flat under load (counts once the p99 is fixed)"
     if not run.correct:
         g.check(name, False, max_score=1.5, output=NOT_MEASURED)
         return
@@ -329,7 +386,9 @@ def check_memory(g: Grader, run: Run) -> None:
     )
     if not passed:
         output += " Garbage that nothing frees adds up, order after order."
-    g.check(name, passed, max_score=1.5, output=output)
+    elif not fixed:
+        output += " " + NOT_FIXED
+    g.check(name, passed and fixed, max_score=1.5, output=output)
 
 
 def main() -> None:
@@ -349,10 +408,10 @@ def main() -> None:
         f"p99 ratio {ratio}",
         file=sys.stderr,
     )
-    check_correctness(g, run)
-    check_latency(g, run, starter)
-    check_collector(g, run, starter)
-    check_memory(g, run)
+    fixed = check_latency(g, run, starter)
+    check_correctness(g, run, fixed=fixed)
+    check_collector(g, run, fixed=fixed)
+    check_memory(g, run, fixed=fixed)
     g.emit()
 
 

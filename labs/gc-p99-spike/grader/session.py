@@ -44,11 +44,20 @@ class ServiceProcess:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def wait_ready(self, timeout_s: float) -> None:
-        """Wait for the runner's READY, sent once ``service.start()`` has returned."""
-        line = self.process.read_line(time.monotonic() + timeout_s, max_bytes=MAX_LINE_BYTES)
+    def wait_ready(self, timeout_s: float) -> tuple[int | None, int | None]:
+        """Start the service and wait for the runner's READY, sent once ``service.start()``
+        has returned; (resident memory before service.py was imported, and after start())."""
+        deadline = time.monotonic() + timeout_s
+        line = self.process.read_line(deadline, max_bytes=MAX_LINE_BYTES)
+        if line != "BOOTED":
+            raise LearnerProcessError(f"sent {line[:200]!r} before service.py was imported")
+        # The runner waits for !start, so this is the bare interpreter's memory.
+        booted_kib = self.rss_kib()
+        self.process.send_line("!start", timeout_s=max(0.1, deadline - time.monotonic()))
+        line = self.process.read_line(deadline, max_bytes=MAX_LINE_BYTES)
         if line != "READY":
             raise LearnerProcessError(f"sent {line[:200]!r} where READY was due after start()")
+        return booted_kib, self.rss_kib()
 
     def request(self, line: str, timeout_s: float) -> tuple[str, int]:
         """(answer, latency in ns from writing the request to reading the whole answer)."""

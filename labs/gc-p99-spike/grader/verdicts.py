@@ -1,13 +1,16 @@
 """What the checker concludes from one measured run: pure functions, no processes.
 
 The numbers come from two sides. Latency and resident memory are measured by the checker
-(from outside the learner's process); the collector's counters come from the runner's
-gc.callbacks hook inside that process and are believed only where gc.get_stats() agrees.
+(from outside the learner's process); the collector's counters come from the runner inside
+that process: its gc.callbacks hook and gc.get_stats(), both taken before the service was
+imported, believed only where they agree, the hook is intact, and what the checker
+measured itself (p99, memory while automatic collection was paused) agrees as well.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 # Steady state: a few natural full collections may happen, a forced one every N requests
@@ -26,6 +29,12 @@ PROBE_GROWTH_KIB = 2 * 1024
 # run. Forced full collections put the starter's p99 at tens of milliseconds and a fix
 # at a fraction of one, so the margin is wide on a busy machine too.
 P99_FRACTION_OF_STARTER = 0.25
+# The contract keeps the catalog loaded whole. What start() adds to the bare interpreter's
+# resident memory must be at least this fraction of what the starter's start() adds in the
+# same run: the starter's catalog takes about 72 MiB, a compact but whole one (tuples,
+# __slots__) 45 to 65 MiB, a service that builds products on demand under 1 MiB.
+CATALOG_FRACTION_OF_STARTER = 0.25
+CHOICES = "ABCD"
 DIAGNOSIS = "B"
 
 
@@ -46,6 +55,8 @@ class Run:
     wrong: int = 0
     first_wrong: str = ""
     latencies_ns: list[int] = field(default_factory=list)
+    rss_booted_kib: int | None = None  # before service.py was imported
+    rss_ready_kib: int | None = None  # once start() had returned
     rss_start_kib: int | None = None
     rss_peak_kib: int | None = None
     stats_before: dict | None = None
@@ -54,6 +65,8 @@ class Run:
     probe_orders: int = 0
     probe_rss_start_kib: int | None = None
     probe_rss_peak_kib: int | None = None
+    probe_collections: int | None = None  # collections the service ran during the probe
+    probe_collected: int | None = None  # what those collections found
     unusual_total: int = 0
     unusual_wrong: int = 0
     first_unusual_wrong: str = ""
@@ -61,6 +74,11 @@ class Run:
     @property
     def correct(self) -> bool:
         return self.error is None and self.answered > 0 and self.wrong == 0
+
+    @property
+    def catalog_kib(self) -> int | None:
+        """What start() (and the import) added to the bare interpreter's memory."""
+        return _growth(self.rss_booted_kib, self.rss_ready_kib)
 
     def p(self, q: float) -> int:
         return percentile(self.latencies_ns, q)
@@ -74,13 +92,13 @@ class GcWindow:
     full_stats: int
     collected_callback: int
     collected_stats: int
-    hook_installed: bool
+    hook_intact: bool
     enabled: bool
 
     @property
     def consistent(self) -> bool:
         return (
-            self.hook_installed
+            self.hook_intact
             and self.full_callback == self.full_stats
             and self.collected_callback == self.collected_stats
         )
@@ -103,6 +121,14 @@ def _counter(stats: dict, *keys: object) -> int:
     return value
 
 
+def count_field(answer: dict, key: str) -> int | None:
+    """``answer[key]`` when it is a count, None otherwise (missing or forged)."""
+    try:
+        return _counter(answer, key)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def gc_window(before: dict, after: dict) -> GcWindow:
     """Differences between two ``!stats`` answers; ValueError if they are malformed."""
 
@@ -110,11 +136,11 @@ def gc_window(before: dict, after: dict) -> GcWindow:
         return _counter(after, *keys) - _counter(before, *keys)
 
     return GcWindow(
-        full_callback=delta("callback", "collections", 2),
+        full_callback=delta("hook", "collections", 2),
         full_stats=delta("get_stats", 2, "collections"),
-        collected_callback=delta("callback", "collected"),
+        collected_callback=delta("hook", "collected"),
         collected_stats=sum(delta("get_stats", gen, "collected") for gen in range(3)),
-        hook_installed=after.get("callback", {}).get("installed") is True,
+        hook_intact=all(stats.get("hook", {}).get("intact") is True for stats in (before, after)),
         enabled=after.get("enabled") is True,
     )
 
@@ -144,12 +170,63 @@ def p99_fast_enough(learner_p99_ns: int, starter_p99_ns: int) -> bool:
     return learner_p99_ns <= P99_FRACTION_OF_STARTER * starter_p99_ns
 
 
-def diagnosis_letter(text: str) -> str | None:
-    """The letter on the first line that is neither blank nor a # comment."""
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        letter = stripped[0].upper()
-        return letter if letter in "ABCD" else None
-    return None
+def catalog_held(run: Run, starter: Run) -> bool:
+    """Whether the service holds a catalog of the starter's order of size (see above)."""
+    mine, theirs = run.catalog_kib, starter.catalog_kib
+    if mine is None or theirs is None:
+        return False
+    return mine >= CATALOG_FRACTION_OF_STARTER * theirs
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What diagnosis.txt answers: one letter, or why it is not an answer."""
+
+    letter: str | None
+    problem: str = ""  # for the learner, when there is no letter
+
+
+# "Answer: B", "answer - B", "Diagnosis = B": a label before the letter is allowed.
+_LABEL = re.compile(r"(?:answer|choice|diagnosis)\s*[:=\-]?\s*", re.IGNORECASE)
+# The letter, alone or as "(B)", "B)", "B.", "B:", then the end or a separator.
+_CHOICE = re.compile(r"\(?([A-Da-d])(?:\)|\.|:)?(?=$|[\s,;/&+\-\u2013\u2014])")
+# Another choice named later: a letter standing alone. A lower-case "a" followed by a
+# word is the article ("because a full collection"), not a choice.
+_ANOTHER = re.compile(r"(?<![A-Za-z0-9'])([A-D]|[b-d]|a(?![ \t]+[A-Za-z]))(?![A-Za-z0-9'])")
+_ACCEPTED_FORMS = (
+    'Put the letter of your choice alone on that line, or after "Answer:", optionally '
+    "followed by your reasoning after a dash."
+)
+
+
+def read_diagnosis(text: str) -> Diagnosis:
+    """Read diagnosis.txt: the first line that is neither blank nor a # comment holds the
+    answer, which names exactly one of the choices; naming two or more is no answer."""
+    lines = [
+        line.strip()
+        for line in text.lstrip("\ufeff").splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    if not lines or lines[0] == "?":
+        return Diagnosis(None, "diagnosis.txt has no answer yet: replace the ? with one letter.")
+    first = lines[0]
+    label = _LABEL.match(first)
+    rest = first[label.end() :] if label else first
+    choice = _CHOICE.match(rest)
+    if choice is None:
+        return Diagnosis(
+            None,
+            f"diagnosis.txt could not be read as one of the choices {', '.join(CHOICES)}: "
+            f"the checker read {first[:120]!r}. {_ACCEPTED_FORMS}",
+        )
+    letter = choice.group(1).upper()
+    later = " ".join([rest[choice.end() :], *lines[1:]])
+    others = sorted({found.upper() for found in _ANOTHER.findall(later)} - {letter})
+    if others:
+        named = " and ".join([letter, *others])
+        return Diagnosis(
+            None,
+            f"diagnosis.txt names more than one choice ({named}) in {first[:120]!r}: an "
+            "answer names exactly one choice, so this one counts as wrong.",
+        )
+    return Diagnosis(letter)
