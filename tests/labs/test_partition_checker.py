@@ -1,5 +1,5 @@
-"""The partition-writes checker's logic: the set check, the lost.json grade, the simulator,
-the node processes.
+"""The partition-writes checker's logic: the set check, the lost.json grade, the run plan,
+availability under partitions, the simulator, the node processes.
 
 The checker is tried the way it grades: its files are assembled by the lab format
 (grader/ plus the starter and solution files `[grader] include` names) into a folder of
@@ -11,8 +11,10 @@ import ast
 import importlib
 import importlib.util
 import json
+import random
 import socket
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "partition-writes"
 HARNESS = ROOT / "graders" / "harness"
 COLLUDER = LAB / "variants" / "collude-past-the-simulator" / "node.py"
+VISIBLE_ONLY = LAB / "variants" / "safe-on-visible-seeds-only" / "node.py"
+WAIT_FOR_ALL = LAB / "variants" / "wait-for-every-replica" / "node.py"
 
 # check first: it puts its starter/ folder (simulate.py) on the path, as in the container.
 GRADER_MODULES = (
@@ -30,6 +34,8 @@ GRADER_MODULES = (
     "downstack_harness",
     "set_check",
     "lost_answer",
+    "run_plan",
+    "partition_availability",
     "simulate",
     "node_process",
 )
@@ -129,8 +135,201 @@ def test_listing_every_acknowledged_write_earns_nothing(grader, lost_two):
 def test_counting_an_indeterminate_write_as_lost_is_a_near_miss(grader, lost_two):
     grade = grader.lost_answer.grade_answer(b"[9, 10, 11]", lost_two, 4.0)
     assert not grade.passed
-    assert 0 < grade.score < 2.0
+    # recall 1, precision 2/3, base 2/10: 4 * (2/3 - 1/5) / (4/5)
+    assert grade.score == pytest.approx(4 * (2 / 3 - 0.2) / 0.8, abs=0.01)
     assert "1 got no answer (info)" in grade.output
+
+
+def test_half_the_lost_writes_and_nothing_else_earns_half_the_points(grader, lost_two):
+    grade = grader.lost_answer.grade_answer(b"[10]", lost_two, 4.0)
+    assert (grade.passed, grade.score) == (False, 2.0)
+    assert "Partial credit: 2 of 4 points" in grade.output
+
+
+def test_a_repeated_id_counts_once(grader, lost_two):
+    once = grader.lost_answer.grade_answer(b"[10, 3]", lost_two, 4.0)
+    many = grader.lost_answer.grade_answer(b"[10, 10, 10, 3, 3]", lost_two, 4.0)
+    assert many.score == once.score
+    assert "3 of the ids you listed repeat an id listed before them" in many.output
+    exact = grader.lost_answer.grade_answer(b"[9, 10, 9, 10]", lost_two, 4.0)
+    assert (exact.passed, exact.score) == (True, 4.0)
+
+
+# (lost, acknowledged) shapes: the check seed's, the extremes seen over many seeds, tiny.
+SHAPES = [(116, 363), (30, 400), (200, 335), (2, 10), (1, 1), (5, 5)]
+
+
+@pytest.mark.parametrize(("lost", "acknowledged"), SHAPES)
+def test_partial_credit_rises_with_every_right_id_and_never_jumps(grader, lost, acknowledged):
+    credit = grader.lost_answer.partial_credit
+    points = 4.0
+    # The steepest a step can be: one id's share of the points, inflated by the chance
+    # correction (1 / (1 - base), at most 2.5 over many seeds), plus rounding.
+    base = lost / acknowledged if acknowledged > lost else 0.0
+    step = points / lost * 1.25 / (1 - base) + 0.011
+    for wrong in (0, 1, 5, lost // 2, acknowledged - lost):
+        scores = [
+            credit(found=k, wrong=wrong, lost=lost, acknowledged=acknowledged, points=points)
+            for k in range(lost + 1)
+        ]
+        for fewer, more in pairwise(scores):
+            assert fewer <= more
+            assert more - fewer <= step, (wrong, fewer, more)
+    for found in range(lost + 1):
+        scores = [
+            credit(found=found, wrong=f, lost=lost, acknowledged=acknowledged, points=points)
+            for f in range(acknowledged - lost + 1)
+        ]
+        for fewer_wrong, more_wrong in pairwise(scores):
+            assert more_wrong <= fewer_wrong
+            assert fewer_wrong - more_wrong <= step
+
+
+def test_partial_credit_is_the_share_of_lost_writes_found_when_nothing_wrong_is_listed(grader):
+    credit = grader.lost_answer.partial_credit
+    shares = {
+        k: credit(found=k, wrong=0, lost=100, acknowledged=300, points=4.0) for k in (40, 60, 100)
+    }
+    assert shares == {40: 1.6, 60: 2.4, 100: 4.0}
+
+
+@pytest.mark.parametrize(("lost", "acknowledged"), [(116, 363), (30, 400), (200, 335), (2, 10)])
+def test_listing_every_acknowledged_write_earns_nothing_on_any_seed(grader, lost, acknowledged):
+    wrong = acknowledged - lost
+    credit = grader.lost_answer.partial_credit
+    assert credit(found=lost, wrong=wrong, lost=lost, acknowledged=acknowledged, points=4) == 0
+    # Nor does any list that is no more precise: half of them (rounded to fewer right ids).
+    half = dict(found=lost // 2, wrong=wrong - wrong // 2)
+    sample = credit(**half, lost=lost, acknowledged=acknowledged, points=4)
+    assert sample == 0
+
+
+def test_near_misses_cost_precision(grader):
+    credit = grader.lost_answer.partial_credit
+    exact = credit(found=116, wrong=0, lost=116, acknowledged=363, points=4.0)
+    sprayed = [
+        credit(found=116, wrong=f, lost=116, acknowledged=363, points=4.0) for f in (10, 59, 120)
+    ]
+    assert exact == 4.0
+    assert sprayed == sorted(sprayed, reverse=True)
+    assert sprayed[1] < 2.1  # every lost write plus 59 near misses: about half the points
+
+
+def test_with_nothing_lost_only_the_empty_list_is_right(grader):
+    credit = grader.lost_answer.partial_credit
+    assert credit(found=0, wrong=0, lost=0, acknowledged=50, points=4.0) == 4.0
+    assert credit(found=0, wrong=1, lost=0, acknowledged=50, points=4.0) == 0.0
+
+
+def test_when_every_acknowledged_write_was_lost_listing_them_all_is_right(grader):
+    credit = grader.lost_answer.partial_credit
+    assert credit(found=5, wrong=0, lost=5, acknowledged=5, points=4.0) == 4.0
+    assert credit(found=4, wrong=1, lost=5, acknowledged=5, points=4.0) == pytest.approx(2.56)
+
+
+# -- the run plan ----------------------------------------------------------------------
+
+
+def test_visible_runs_are_the_seed_and_the_next_two_with_both_schedules(grader):
+    runs = grader.run_plan.visible_runs(4242)
+    assert runs == [
+        (seed, nemesis) for seed in (4242, 4243, 4244) for nemesis in ("isolate-leader", "rotate")
+    ]
+
+
+def test_hidden_runs_are_the_same_for_a_seed_and_differ_between_seeds(grader):
+    plan = grader.run_plan
+    assert plan.hidden_runs(4242) == plan.hidden_runs(4242)
+    assert {s for s, _ in plan.hidden_runs(4242)}.isdisjoint(s for s, _ in plan.hidden_runs(4243))
+    seeds = [s for s, _ in plan.hidden_runs(4242)]
+    assert len(set(seeds)) == len(seeds)
+    assert not set(seeds) & {s for s, _ in plan.visible_runs(4242)}
+    assert [n for _, n in plan.hidden_runs(4242)].count("none") == 1
+
+
+def test_hidden_seeds_follow_from_the_salt_not_from_the_seed_alone(grader, monkeypatch):
+    plan = grader.run_plan
+    salted = plan.hidden_runs(4242)
+    # The old checker's derivation, from the seed and a name: anyone who guessed the name
+    # could compute it.
+    rng = random.Random("partition-writes hidden 4242")
+    assert not {rng.randrange(2**31) for _ in range(9)} & {s for s, _ in salted}
+    monkeypatch.setattr(plan, "HIDDEN_SALT", "another salt")
+    assert not {s for s, _ in plan.hidden_runs(4242)} & {s for s, _ in salted}
+
+
+def test_the_hidden_runs_carry_most_of_part_b(grader):
+    check = grader.check
+    part_b = check.VISIBLE_SAFETY_POINTS + check.HIDDEN_SAFETY_POINTS + check.AVAILABILITY_POINTS
+    assert check.VISIBLE_SAFETY_POINTS / part_b <= 1 / 6
+    assert check.LOST_POINTS + part_b == 10
+
+
+def node_module(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_node_that_recognises_the_visible_runs_is_caught_on_the_hidden_ones(grader):
+    check, set_check, plan = grader.check, grader.set_check.set_check, grader.run_plan
+    overfit = node_module(VISIBLE_ONLY, "partition_visible_only")
+    seed = check.DEFAULT_SEED
+    for run in plan.visible_runs(seed):
+        assert set_check(check.trusted_run(overfit, *run).history, NODES).valid
+    hidden = [
+        set_check(check.trusted_run(overfit, *run).history, NODES) for run in plan.hidden_runs(seed)
+    ]
+    assert sum(not c.valid for c in hidden) >= 6  # every run with a partition but a few
+
+
+# -- availability while a node is cut off ----------------------------------------------
+
+
+def test_a_partition_lasts_from_the_first_cut_to_the_heal(grader):
+    windows = grader.partition_availability.partition_windows
+    rotate = [
+        (700, "isolate-follower"),
+        (1100, "isolate-leader"),
+        (1600, "heal"),
+        (2000, "isolate-leader"),
+        (2500, "heal"),
+    ]
+    assert windows(rotate) == [(700, 1600), (2000, 2500)]
+    assert windows([]) == []
+
+
+def test_writes_during_partitions_are_those_invoked_while_a_node_was_cut_off(grader):
+    history = [
+        {"f": "add", "type": "invoke", "value": 1, "time": 50},
+        {"f": "add", "type": "ok", "value": 1, "time": 120},
+        {"f": "add", "type": "invoke", "value": 2, "time": 150},
+        {"f": "add", "type": "ok", "value": 2, "time": 260},  # acknowledged after the heal
+        {"f": "add", "type": "invoke", "value": 3, "time": 180},
+        {"f": "add", "type": "info", "value": 3, "time": 380},
+        {"f": "add", "type": "invoke", "value": 4, "time": 250},
+        {"f": "add", "type": "ok", "value": 4, "time": 255},
+    ]
+    counted = grader.partition_availability.writes_during_partitions(
+        history, [(100, "isolate-leader"), (250, "heal")]
+    )
+    assert (counted.invoked, counted.acknowledged, counted.share) == (2, 1, 0.5)
+
+
+def test_waiting_for_every_replica_is_far_below_the_reference_while_a_node_is_cut_off(grader):
+    check, during = grader.check, grader.partition_availability.writes_during_partitions
+    wait_for_all = node_module(WAIT_FOR_ALL, "partition_wait_for_all")
+    reference = check.load_module(check.REFERENCE_NODE)
+    runs = grader.run_plan.visible_runs(check.DEFAULT_SEED)
+    totals = {}
+    for name, module in (("wait", wait_for_all), ("reference", reference)):
+        results = [check.trusted_run(module, *run) for run in runs]
+        totals[name] = sum(
+            (during(r.history, r.network) for r in results), grader.partition_availability.NONE
+        )
+    assert totals["wait"].share < 0.2 * totals["reference"].share
+    assert totals["reference"].share > 0.5
 
 
 @pytest.mark.parametrize("data", [None, b"", b"{}", b'["2", "3"]', b"[2, true]", b"\xff"])

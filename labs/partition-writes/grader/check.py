@@ -3,8 +3,9 @@
 Part A replays the learner's seed with the starter's node (in this process) and compares
 the lost acknowledged writes with lost.json. Part B runs the learner's node.py as three
 isolated learner processes and drives them with the simulator over pipes, on visible and
-hidden seeds; Jepsen's set check decides, and availability is compared with the
-reference node on the very same seeds, simulated here in-process.
+hidden seeds (run_plan.py: the visible runs are a preview, the hidden ones carry the
+weight); Jepsen's set check decides, and availability is compared with the reference
+node on the very same seeds, simulated here in-process.
 
 The simulator and both nodes are the lab's own starter/simulate.py, starter/node.py and
 solution/node.py, which lab.toml's `[grader] include` puts beside this file: the checker
@@ -16,7 +17,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import random
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +28,8 @@ sys.path.insert(0, str(HERE / "starter"))  # simulate.py, as the learner has it
 from downstack_harness import Grader  # noqa: E402
 from lost_answer import grade_answer  # noqa: E402
 from node_process import LearnerNode, NodeHung  # noqa: E402
+from partition_availability import NONE, PartitionWrites, writes_during_partitions  # noqa: E402
+from run_plan import hidden_runs, visible_runs  # noqa: E402
 from set_check import SetCheck, set_check  # noqa: E402
 from simulate import NODE_IDS, NodeError, Result, parse_reply, simulate  # noqa: E402
 
@@ -37,18 +39,14 @@ DEFAULT_SEED = 4242  # lab.toml's check_seed; used when no seed is given
 ANSWER_WITHIN_S = 3.0  # per message: generous, only there to stop a node that hangs
 PART_B_BUDGET_S = 45.0  # all learner runs together; a correct node needs a few seconds
 SAFE_AVAILABILITY_SHARE = 0.5  # below this share of the reference, "safe" means "refuses"
-GOOD_AVAILABILITY_SHARE = 0.85
-
-
-def visible_runs(seed: int) -> list[tuple[int, str]]:
-    """The learner can replay each of these with simulate.py --seed S --nemesis N."""
-    return [(seed + k, nemesis) for k in range(3) for nemesis in ("isolate-leader", "rotate")]
-
-
-def hidden_runs(seed: int) -> list[tuple[int, str]]:
-    rng = random.Random(f"partition-writes hidden {seed}")
-    nemeses = ["isolate-leader"] * 4 + ["rotate"] * 4 + ["none"]
-    return [(rng.randrange(2**31), nemesis) for nemesis in nemeses]
+# Of the writes sent while a node is cut off, the share the reference acknowledges.
+PARTITION_AVAILABILITY_SHARE = 0.5
+# Points per check. The visible runs can be recognised by a node (their seeds follow from
+# the learner's), so they are a preview; the hidden runs carry part B.
+LOST_POINTS = 4.0
+VISIBLE_SAFETY_POINTS = 1.0
+HIDDEN_SAFETY_POINTS = 3.0
+AVAILABILITY_POINTS = 2.0
 
 
 # -- running nodes ---------------------------------------------------------------------
@@ -84,6 +82,7 @@ class LearnerOutcome:
     seed: int
     nemesis: str
     check: SetCheck | None = None
+    during: PartitionWrites = NONE  # the writes sent while a node was cut off
     problem: str = ""
     hung: bool = False
 
@@ -96,6 +95,7 @@ def learner_run(g: Grader, seed: int, nemesis: str) -> LearnerOutcome:
             nodes[node_id] = LearnerNode(g, node_id, ANSWER_WITHIN_S)
         result = simulate(seed, nemesis, nodes)
         outcome.check = set_check(result.history, NODE_IDS)
+        outcome.during = writes_during_partitions(result.history, result.network)
     except NodeError as error:
         outcome.hung = isinstance(error, NodeHung)
         outcome.problem = describe_node_error(error, nodes.get(error.node_id))
@@ -172,19 +172,24 @@ def safety_verdict(outcomes: list[LearnerOutcome], reference: list[SetCheck]) ->
 
 
 def availability_verdict(
-    outcomes: list[LearnerOutcome], reference: list[SetCheck], safe: bool
+    outcomes: list[LearnerOutcome], reference: list[PartitionWrites], safe: bool
 ) -> tuple[bool, str]:
-    checks = [o.check for o in outcomes if o.check is not None]
-    mine = availability(checks) if len(checks) == len(outcomes) else 0.0
-    theirs = availability(reference)
+    """Writes acknowledged while a node is cut off, against the reference on the same runs."""
+    complete = all(o.check is not None for o in outcomes)
+    mine = sum((o.during for o in outcomes), NONE).share if complete else 0.0
+    theirs = sum(reference, NONE).share
+    needed = PARTITION_AVAILABILITY_SHARE * theirs
     measured = (
-        f"Your node acknowledged {mine:.1%} of the writes it was sent; the reference node "
-        f"acknowledged {theirs:.1%} on the same seeds (at least "
-        f"{GOOD_AVAILABILITY_SHARE * theirs:.1%} needed)."
+        f"Of the writes sent while a node was cut off, over all {len(outcomes)} runs (the "
+        f"hidden ones included), your node acknowledged {mine:.1%}; the reference node "
+        f"acknowledged {theirs:.1%} on the same runs (at least {needed:.1%} needed)."
     )
     if not safe:
-        return False, measured + " Availability counts once no acknowledged write is lost."
-    if mine < GOOD_AVAILABILITY_SHARE * theirs:
+        return False, measured + (
+            " Availability counts once no run, hidden or not, loses an acknowledged write or "
+            "shows an unexpected one."
+        )
+    if mine < needed:
         return False, measured + (
             " Look at what happens while one node is cut off: can the two nodes that still "
             "reach each other take writes safely?"
@@ -203,12 +208,12 @@ def main() -> None:
 
     # Part A: the lost writes of the learner's own seed, as the starter's node loses them.
     history = trusted_run(starter_node, seed, "isolate-leader").history
-    grade = grade_answer(g.submission_file("lost.json"), set_check(history, NODE_IDS), 4.0)
+    grade = grade_answer(g.submission_file("lost.json"), set_check(history, NODE_IDS), LOST_POINTS)
     g.check(
         f"lost.json: the acknowledged writes lost on seed {seed}",
         grade.passed,
         score=grade.score,
-        max_score=4.0,
+        max_score=LOST_POINTS,
         output=grade.output,
         # The answer is the learner's seed's; `labs check --seeds` knows not to expect
         # the solution's lost.json, written for check_seed, to fit other seeds.
@@ -217,10 +222,12 @@ def main() -> None:
 
     # Part B: the learner's node under partitions, against the reference on the same seeds.
     visible, hidden = visible_runs(seed), hidden_runs(seed)
-    reference = {
-        run: set_check(trusted_run(reference_node, *run).history, NODE_IDS)
-        for run in visible + hidden
-    }
+    reference: dict[tuple[int, str], SetCheck] = {}
+    reference_during: dict[tuple[int, str], PartitionWrites] = {}
+    for run in visible + hidden:
+        result = trusted_run(reference_node, *run)
+        reference[run] = set_check(result.history, NODE_IDS)
+        reference_during[run] = writes_during_partitions(result.history, result.network)
     outcomes: dict[tuple[int, str], LearnerOutcome] = {}
     started = time.monotonic()
     for run in visible + hidden:
@@ -236,29 +243,33 @@ def main() -> None:
     print(f"part B took {time.monotonic() - started:.1f} s", file=sys.stderr)
 
     shown = [outcomes[run] for run in visible]
-    shown_reference = [reference[run] for run in visible]
-    safe, output = safety_verdict(shown, shown_reference)
+    safe, output = safety_verdict(shown, [reference[run] for run in visible])
+    if safe:
+        output += (
+            " These runs are a preview: the hidden runs, on seeds you cannot replay, carry "
+            "most of part B's points."
+        )
     g.check(
-        "node.py: no acknowledged write lost, no unexpected write, under partitions",
+        "node.py: the set check on the runs you can replay (a preview)",
         safe,
-        max_score=3.0,
+        max_score=VISIBLE_SAFETY_POINTS,
         output=output,
     )
-    strictly_safe = all(o.check is not None and o.check.valid for o in shown)
-    good, output = availability_verdict(shown, shown_reference, strictly_safe)
+    every = list(outcomes.values())
+    strictly_safe = all(o.check is not None and o.check.valid for o in every)
+    good, output = availability_verdict(every, list(reference_during.values()), strictly_safe)
     g.check(
-        "node.py: availability close to the reference's on the same seeds",
+        "node.py: availability while a node is cut off, against the reference's",
         good,
-        max_score=2.0,
+        max_score=AVAILABILITY_POINTS,
         output=output,
     )
-    hidden_safe, output = safety_verdict(
-        [outcomes[run] for run in hidden], [reference[run] for run in hidden]
-    )
+    unseen = [outcomes[run] for run in hidden]
+    hidden_safe, output = safety_verdict(unseen, [reference[run] for run in hidden])
     g.check(
-        "node.py: the set check on further seeds and partition schedules",
+        "node.py: the set check on hidden seeds and partition schedules",
         hidden_safe,
-        max_score=1.0,
+        max_score=HIDDEN_SAFETY_POINTS,
         output=output,
         visibility="hidden",
     )

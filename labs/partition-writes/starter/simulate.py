@@ -74,6 +74,7 @@ class Result:
     history: list[dict] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
     exchanges: int = 0  # messages handed to nodes, ticks included
+    network: list[tuple[int, str]] = field(default_factory=list)  # (time, nemesis action)
 
 
 # -- talking to nodes ------------------------------------------------------------------
@@ -284,6 +285,7 @@ class Simulation:
             self.deliver_to_node(time, node_id, "sim", {"type": "tick"})
 
     def on_nemesis(self, time: int, action: str) -> None:
+        self.result.network.append((time, action))
         if action == "heal":
             self.components = [set(NODE_IDS)]
             self.trace(time, "nemesis", "heal: every node can reach every other")
