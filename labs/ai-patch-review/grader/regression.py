@@ -50,6 +50,7 @@ class TestRun:
     passed: bool
     timed_out: bool
     summary: str  # for the learner: what happened, without the version's source
+    staff_summary: str  # for the staff log: with the names of the tests that failed
     output_tail: str  # the end of the test's output (shown only for the public PR version)
 
 
@@ -64,14 +65,29 @@ def failing_tests(output: str, source: str, limit: int = 3) -> list[str]:
 
 
 def describe(
-    returncode: int | None, timed_out: bool, memory_exceeded: bool, output: str, source: str
+    returncode: int | None,
+    timed_out: bool,
+    memory_exceeded: bool,
+    output: str,
+    source: str,
+    *,
+    hidden: bool = False,
 ) -> str:
+    """What happened to one run, in words for the learner.
+
+    On a hidden version the words carry nothing the test chose: which of its tests
+    failed, or its exit status, could spell out facts about the hidden code (a hash of
+    its source, a bit at a time), and with them a test could recognise the versions
+    instead of telling them apart by behaviour.
+    """
     if timed_out:
         return f"did not finish within {RUN_TIMEOUT_S:g} s (a hang counts as a failure)"
     if memory_exceeded:
         return f"used more than {RUN_MEMORY_MB} MB and was stopped"
     if returncode == 0:
         return "passed"
+    if hidden:
+        return "failed"
     names = failing_tests(output, source)
     if names:
         return "failed (" + ", ".join(names) + ")"
@@ -79,7 +95,7 @@ def describe(
 
 
 def run_against(
-    g: Grader, version: Mapping[str, bytes], test_source: bytes, *, name: str
+    g: Grader, version: Mapping[str, bytes], test_source: bytes, *, name: str, hidden: bool
 ) -> TestRun:
     """Run the learner's test, as the learner uid, on one version (its files by path)."""
     # The staging folder is the checker's own (0700), so the learner uid never sees it;
@@ -101,16 +117,18 @@ def run_against(
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     output = (run.stdout + b"\n" + run.stderr).decode("utf-8", errors="replace")
+    facts = (
+        run.returncode,
+        run.timed_out,
+        run.memory_exceeded,
+        output,
+        test_source.decode("utf-8", errors="replace"),
+    )
     return TestRun(
         version=name,
         passed=run.ok,
         timed_out=run.timed_out,
-        summary=describe(
-            run.returncode,
-            run.timed_out,
-            run.memory_exceeded,
-            output,
-            test_source.decode("utf-8", errors="replace"),
-        ),
+        summary=describe(*facts, hidden=hidden),
+        staff_summary=describe(*facts),
         output_tail="\n".join(output.strip().splitlines()[-25:]),
     )

@@ -8,6 +8,13 @@ unit-tested on hand-made findings:
 - ``score_findings`` matches findings to the key's defects (same file, line within a
   tolerance of one of the defect's anchors, same category after synonyms) and returns
   precision, recall and F1 over distinct defects.
+
+A defect's anchors are the lines where a reviewer would point at it; some defects show
+in two places (where the mistake is made and where it bites). The first finding on a
+defect is a true positive. A further finding on the same defect is left out of the
+score if it points at another of the defect's anchors than the findings before it (its
+nearest anchor is one no other finding on the defect took), and is a false positive
+otherwise: repeating a finding, or writing several around one defect, costs precision.
 """
 
 from __future__ import annotations
@@ -147,12 +154,33 @@ def _normalise_path(raw: str, known_files: Mapping[str, int]) -> str:
     return path
 
 
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    # json.loads keeps the last of repeated keys; a review with two verdicts names no
+    # verdict, so it is refused rather than read as whichever came last.
+    document: dict[str, object] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _RepeatedKey(key)
+        document[key] = value
+    return document
+
+
 def parse_review(raw: bytes, *, known_files: Mapping[str, int]) -> Review:
     """Validate review.json; ``known_files`` maps each file of the patched repo to its length."""
     if len(raw) > MAX_DOCUMENT_BYTES:
         raise ReviewError([f"review.json is {len(raw)} bytes; keep it under 64 KB"])
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = json.loads(raw.decode("utf-8"), object_pairs_hook=_refuse_repeated_keys)
+    except _RepeatedKey as exc:
+        raise ReviewError(
+            [f"the field {exc.key!r} appears twice in one object; give each field once"]
+        ) from None
     except UnicodeDecodeError:
         raise ReviewError(["review.json is not UTF-8 text"]) from None
     except json.JSONDecodeError as exc:
@@ -260,7 +288,8 @@ class ReviewScore:
     defects: int
     matched: tuple[str, ...]  # ids of the defects found, in key order
     false_positives: int  # scored findings that point at no seeded defect
-    duplicates: int  # further findings on a defect already found (counted once)
+    duplicates: int  # further findings on a defect at a place already pointed at
+    repeats: int  # further findings on a defect at another of its places (not scored)
     unscored: int  # style, documentation and testing comments
     wrong_category: int  # false positives at a defect's place, naming another kind
     finding_outcomes: tuple[str, ...] = field(default=())  # per finding, for tests and logs
@@ -270,9 +299,13 @@ class ReviewScore:
         return len(self.matched)
 
     @property
+    def judged(self) -> int:
+        """The findings precision is computed over: repeats and unscored ones are not."""
+        return self.true_positives + self.false_positives + self.duplicates
+
+    @property
     def precision(self) -> float:
-        judged = self.true_positives + self.false_positives
-        return self.true_positives / judged if judged else 0.0
+        return self.true_positives / self.judged if self.judged else 0.0
 
     @property
     def recall(self) -> float:
@@ -290,15 +323,55 @@ def _distance(finding: Finding, defect: Defect) -> int | None:
     return min(gaps) if gaps else None
 
 
+def _nearest_anchors(finding: Finding, defect: Defect) -> frozenset[int]:
+    """The indexes of the defect's anchors nearest to the finding (several on a tie)."""
+    gaps = {
+        i: abs(finding.line - anchor.line)
+        for i, anchor in enumerate(defect.anchors)
+        if anchor.file == finding.file
+    }
+    nearest = min(gaps.values())
+    return frozenset(i for i, gap in gaps.items() if gap == nearest)
+
+
+def _places_pointed_at(wanted: list[frozenset[int]]) -> list[int | None]:
+    """Give each finding an anchor it wants, no anchor to two findings, as many as can be.
+
+    A maximum bipartite matching (augmenting paths), tried in the findings' order, so
+    that an earlier finding keeps its anchor when a later one wants the same. Returns,
+    per finding, the anchor it got or None.
+    """
+    owner: dict[int, int] = {}  # anchor -> finding
+
+    def assign(finding: int, seen: set[int]) -> bool:
+        for anchor in sorted(wanted[finding]):
+            if anchor in seen:
+                continue
+            seen.add(anchor)
+            if anchor not in owner or assign(owner[anchor], seen):
+                owner[anchor] = finding
+                return True
+        return False
+
+    for finding in range(len(wanted)):
+        assign(finding, set())
+    got: list[int | None] = [None] * len(wanted)
+    for anchor, finding in owner.items():
+        got[finding] = anchor
+    return got
+
+
 def score_findings(
     findings: Iterable[Finding], defects: Iterable[Defect], *, tolerance: int = LINE_TOLERANCE
 ) -> ReviewScore:
-    """Match each finding to at most one defect; a defect counts once however often found."""
+    """Match each finding to at most one defect and score the review (module docstring)."""
     defects = tuple(defects)
-    found: set[str] = set()
+    order = {defect.id: i for i, defect in enumerate(defects)}
     outcomes: list[str] = []
-    false_positives = duplicates = unscored = wrong_category = 0
-    for finding in findings:
+    on_defect: dict[str, list[int]] = {}  # defect id -> indexes of its findings, in order
+    false_positives = unscored = wrong_category = 0
+    findings = tuple(findings)
+    for index, finding in enumerate(findings):
         if finding.category in UNSCORED_CATEGORIES:
             unscored += 1
             outcomes.append("unscored")
@@ -316,20 +389,33 @@ def score_findings(
             outcomes.append("false-positive")
             continue
         # Prefer a defect not yet found, then the nearest one, then key order.
-        order = {defect.id: i for i, defect in enumerate(defects)}
-        same_kind.sort(key=lambda pair: (pair[1].id in found, pair[0], order[pair[1].id]))
+        same_kind.sort(key=lambda pair: (pair[1].id in on_defect, pair[0], order[pair[1].id]))
         defect = same_kind[0][1]
-        if defect.id in found:
-            duplicates += 1
-            outcomes.append(f"duplicate:{defect.id}")
-        else:
-            found.add(defect.id)
-            outcomes.append(f"match:{defect.id}")
+        on_defect.setdefault(defect.id, []).append(index)
+        outcomes.append(defect.id)  # settled below, once every finding is placed
+
+    duplicates = repeats = 0
+    by_id = {defect.id: defect for defect in defects}
+    for defect_id, indexes in on_defect.items():
+        defect = by_id[defect_id]
+        got = _places_pointed_at([_nearest_anchors(findings[i], defect) for i in indexes])
+        first = True
+        for index, anchor in zip(indexes, got, strict=True):
+            if anchor is None:
+                duplicates += 1
+                outcomes[index] = f"duplicate:{defect_id}"
+            elif first:
+                first = False
+                outcomes[index] = f"match:{defect_id}"
+            else:
+                repeats += 1
+                outcomes[index] = f"repeat:{defect_id}"
     return ReviewScore(
         defects=len(defects),
-        matched=tuple(d.id for d in defects if d.id in found),
+        matched=tuple(d.id for d in defects if d.id in on_defect),
         false_positives=false_positives,
         duplicates=duplicates,
+        repeats=repeats,
         unscored=unscored,
         wrong_category=wrong_category,
         finding_outcomes=tuple(outcomes),
@@ -338,17 +424,24 @@ def score_findings(
 
 def explain_score(score: ReviewScore) -> str:
     """What the learner sees: counts only, so that the key cannot be read off the feedback."""
-    judged = score.true_positives + score.false_positives
     lines = [
-        f"{judged} scored finding(s): {score.true_positives} point at a seeded defect, "
-        f"{score.false_positives} do not.",
+        f"{score.judged} scored finding(s): {score.true_positives} find a seeded defect, "
+        f"{score.false_positives + score.duplicates} do not.",
         f"The PR has {score.defects} seeded defects; your review found "
         f"{score.true_positives} of them.",
         f"Precision {score.precision:.2f}, recall {score.recall:.2f}, F1 {score.f1:.2f}.",
     ]
     if score.duplicates:
         lines.append(
-            f"{score.duplicates} finding(s) repeat a defect already found; they count once."
+            f"{score.duplicates} finding(s) repeat a defect already found, at the same "
+            "place: they count as false positives, like findings that point at no defect. "
+            "Write one finding per defect and place, and say all you have to say about it "
+            "in that finding's comment."
+        )
+    if score.repeats:
+        lines.append(
+            f"{score.repeats} finding(s) point at a defect already found, at another place "
+            "where it shows: not scored either way."
         )
     if score.wrong_category:
         lines.append(

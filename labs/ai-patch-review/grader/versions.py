@@ -6,7 +6,9 @@ folder beside check.py: the reference fix is laid over ``starter/repo``, the rep
 the learner was given (lab.toml includes it for the checker). The PR is the reference
 with its defects put in (it keeps the pool as the learner's repository has it, where
 the reference goes back to it), and every other correct or wrong fix is the reference
-plus the files in which it differs.
+plus the files in which it differs. The PR reworded is the restructured correct fix with
+the PR's five defects put back in other words, so that it behaves as the PR does while
+sharing none of the PR's changed files.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 import logging
 
 from relay.outbox import Message, Outbox
-from relay.pool import ConnectionPool, PoolTimeout
+from relay.pool import ConnectionPool
 from relay.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class Dispatcher:
     def _deliver(self, message: Message) -> None:
         try:
             conn = self.pool.acquire(timeout=self.acquire_timeout_s)
-        except PoolTimeout as exc:
+        except OSError as exc:  # PoolTimeout, or a connection that could not be made
             self._failed(message, f"transport error: {exc}")
             return
         try:
