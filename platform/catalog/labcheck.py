@@ -149,7 +149,7 @@ def _run_case(
     if expectation is not None:
         expected = f"{expectation.min_score:g}..{expectation.max_score:g}"
     else:
-        expected = "full marks" if skip_tag is None else f"full marks but {skip_tag} checks"
+        expected = "full marks" if skip_tag is None else f"full marks outside {skip_tag} checks"
     outcome = CaseOutcome(name=name, expected=expected, expectation=expectation)
     for _ in range(runs):
         result = graders.run(checker=checker, submission=files, env=env, **options)

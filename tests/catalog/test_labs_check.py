@@ -162,10 +162,10 @@ def test_labs_check_seeds_grades_the_reference_on_further_seeds(labs_dir, capsys
     first, second = further_seeds(5, 2)
     assert f"reference on 2 further seed(s) from check_seed 5: {first}, {second}" in out
     assert re.search(
-        rf"reference, seed {first} +expected full marks but seed-answer checks +got \[1\]", out
+        rf"reference, seed {first} +expected full marks outside seed-answer checks +got \[1\]", out
     ), out
     assert re.search(
-        rf"reference, seed {second} +expected full marks but seed-answer checks +got \[1\]", out
+        rf"reference, seed {second} +expected full marks outside seed-answer checks +got \[1\]", out
     ), out
     assert "labs check passed" in out
 
