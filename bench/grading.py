@@ -16,6 +16,7 @@ attempts per hour nor an earlier run on the same database (DATABASE_URL) can ref
 
 import argparse
 import itertools
+import json
 import os
 import signal
 import statistics
@@ -131,9 +132,23 @@ def bare_docker_run(image: str, command: list[str], archive: bytes, limits) -> f
     started = time.monotonic()
     done = subprocess.run([*args, image, *command], input=archive, capture_output=True)
     elapsed = time.monotonic() - started
-    if done.returncode != 0 or b'"results"' not in done.stdout:
-        raise SystemExit(f"bare docker run failed:\n{done.stderr.decode()[-2000:]}")
+    if done.returncode != 0 or bare_score(done.stdout) != 10:
+        raise SystemExit(
+            f"bare docker run did not grade the reference 10/10:\n{done.stdout.decode()[:2000]}"
+            f"\n{done.stderr.decode()[-2000:]}"
+        )
     return elapsed
+
+
+def bare_score(stdout: bytes) -> float | None:
+    """The score in a bare run's envelope, or None when the checker gave no results (a
+    baseline that times a crashing checker measures nothing)."""
+    _, _, body = stdout.partition(b"\n")
+    try:
+        envelope = json.loads(body)
+        return json.loads(envelope["results"])["score"] if envelope["checker_exit"] == 0 else None
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def main() -> None:
@@ -163,8 +178,10 @@ def main() -> None:
     labs_sync(root=settings.LABS_DIR)
     files = read_tree(settings.LABS_DIR / "hello-sandbox" / "solution")
     learners = Learners("hello-sandbox", files)
-    options = sandbox_options(load_lab(settings.LABS_DIR / "hello-sandbox"))
-    archive = _archive(read_tree(settings.LABS_DIR / "hello-sandbox" / "grader"), files)
+    spec = load_lab(settings.LABS_DIR / "hello-sandbox")
+    options = sandbox_options(spec)
+    # The checker's files as the sandbox gets them: grader/ and what lab.toml includes.
+    archive = _archive(spec.checker_files(), files)
 
     print(
         f"broker {settings.CELERY_BROKER_URL.split('@')[-1]}, "
