@@ -1,5 +1,7 @@
-"""Shared fixtures: users, the synced hello-sandbox lab, a scratch lab, the grader image."""
+"""Shared fixtures: users, the synced hello-sandbox lab, a scratch lab, the grader image,
+the browser."""
 
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -146,3 +148,33 @@ def pytest_report_header(config):
     return (
         f"database: {db['ENGINE'].rsplit('.', 1)[-1]}; broker: {django_settings.CELERY_BROKER_URL}"
     )
+
+
+# The browser tests share Debian's Chromium, driven by Playwright (never a browser
+# Playwright downloads).
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make host` to install Debian's chromium")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by
+    # fixtures here are still synchronous and safe. Only while the browser is open: a
+    # later test's subprocess must not inherit it.
+    with pytest.MonkeyPatch.context() as patch, playwright_api.sync_playwright() as p:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()

@@ -1,4 +1,4 @@
-"""Forms for running a cohort: people, invites, assignments, regrades."""
+"""Forms for running a cohort: creating and naming it, people, invites, assignments."""
 
 from typing import Any, cast
 
@@ -13,6 +13,17 @@ class JoinForm(forms.Form):
     code = forms.CharField(max_length=32, label="Invite code")
 
 
+class CohortForm(forms.ModelForm):
+    """A cohort's name, to create or rename it."""
+
+    class Meta:
+        model = Cohort
+        fields = ["name"]
+        help_texts = {"name": "What learners see, e.g. “Spring 2027 systems bootcamp”."}
+        # Blank or only spaces (the field strips them).
+        error_messages = {"name": {"required": "Give the cohort a name."}}
+
+
 class MemberAddForm(forms.Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.LEARNER)
@@ -21,8 +32,9 @@ class MemberAddForm(forms.Form):
         username = self.cleaned_data["username"].strip()
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
+            # The roster turns this into a message with the cohort's invite link.
             raise forms.ValidationError(
-                f"There is no account named {username!r}; ask them to sign up, or send an invite."
+                f"There is no account named {username!r}.", code="no_account"
             )
         return user
 
@@ -65,5 +77,5 @@ class AssignmentForm(forms.ModelForm):
 class CohortSettingsForm(forms.ModelForm):
     class Meta:
         model = Cohort
-        fields = ["name", "score_policy", "inactive_days"]
+        fields = ["score_policy", "inactive_days"]
         labels = {"inactive_days": "At risk after this many days without a submission"}

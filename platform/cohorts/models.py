@@ -35,6 +35,13 @@ class CohortQuerySet(models.QuerySet):
             return self.none()
         return self.filter(memberships__user=user, memberships__role=Membership.Role.LEARNER)
 
+    def active(self):
+        """The cohorts the lists show; an archived one keeps its data and pages."""
+        return self.filter(archived_at__isnull=True)
+
+    def archived(self):
+        return self.filter(archived_at__isnull=False)
+
 
 class Cohort(models.Model):
     class ScorePolicy(models.TextChoices):
@@ -49,11 +56,16 @@ class Cohort(models.Model):
     )
     # A learner with no submission for this many days is shown as at risk.
     inactive_days = models.PositiveIntegerField(default=7)
+    # Archived: gone from the lists and closed to new members, with every row kept.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     objects = CohortQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
+        # Granted by site staff in the admin (on a user or a group): the holder may create
+        # cohorts, and teaches each one they create. Staff may without it.
+        permissions = [("create_cohort", "Can create cohorts (instructor)")]
 
     def __str__(self) -> str:
         return self.name
@@ -68,6 +80,26 @@ class Cohort(models.Model):
 
     def is_taught_by(self, user) -> bool:
         return Cohort.objects.taught_by(user).filter(pk=self.pk).exists()
+
+    @staticmethod
+    def creatable_by(user) -> bool:
+        """Site staff, and whoever staff granted cohorts.create_cohort, may create cohorts."""
+        return user.is_authenticated and (user.is_staff or user.has_perm("cohorts.create_cohort"))
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def archive(self) -> None:
+        """Hide the cohort from the lists and close it to new members. Safe to run twice."""
+        if self.archived_at is None:
+            self.archived_at = timezone.now()
+            self.save(update_fields=["archived_at"])
+
+    def restore(self) -> None:
+        if self.archived_at is not None:
+            self.archived_at = None
+            self.save(update_fields=["archived_at"])
 
     def add_member(self, user, role: str) -> "Membership":
         """Add someone, or change their role if they are already in. Safe to run twice."""
@@ -105,10 +137,31 @@ def new_invite_code() -> str:
     return secrets.token_urlsafe(9)
 
 
+class InviteInvalid(Exception):
+    """An invite code that is unknown, expired or revoked, or whose cohort was archived;
+    the message says which, and what to do."""
+
+
 class InviteQuerySet(models.QuerySet):
     def live(self, now=None):
         now = now or timezone.now()
-        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+        return self.filter(
+            revoked_at__isnull=True, expires_at__gt=now, cohort__archived_at__isnull=True
+        )
+
+    def usable(self, code: str, now=None) -> "Invite":
+        """The invite a code names, if it still admits people; else InviteInvalid, saying why."""
+        code = (code or "").strip()
+        invite = self.select_related("cohort").filter(code=code).first() if code else None
+        if invite is None:
+            raise InviteInvalid(
+                "This invite code is not known. Check it for typos, or ask your instructor "
+                "for the invite link."
+            )
+        problem = invite.problem(now)
+        if problem:
+            raise InviteInvalid(problem)
+        return invite
 
 
 class Invite(models.Model):
@@ -133,8 +186,22 @@ class Invite(models.Model):
         return reverse("cohorts:join_code", args=[self.code])
 
     def is_live(self, now=None) -> bool:
+        return self.problem(now) is None
+
+    def problem(self, now=None) -> str | None:
+        """Why this invite admits nobody now (for the person holding it), or None."""
         now = now or timezone.now()
-        return self.revoked_at is None and self.expires_at > now
+        if self.revoked_at is not None:
+            return "This invite was revoked by your instructor. Ask them for a new one."
+        if self.expires_at <= now:
+            expired = timezone.localtime(self.expires_at)
+            return (
+                f"This invite expired on {expired:%d %b %Y at %H:%M} ({expired.tzname()}). "
+                "Ask your instructor for a new one."
+            )
+        if self.cohort.is_archived:
+            return f"{self.cohort.name} was archived and takes no new members."
+        return None
 
     def revoke(self) -> None:
         if self.revoked_at is None:
@@ -272,10 +339,6 @@ class Regrade(models.Model):
         if self.learner_id:
             return f"{self.learner} on this lab"
         return "the whole lab for the cohort"
-
-
-class InviteInvalid(Exception):
-    """An invite code that is unknown, expired or revoked; the message says which."""
 
 
 def regrade_changes(regrade: Regrade) -> dict:

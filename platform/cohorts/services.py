@@ -1,25 +1,30 @@
-"""Cohort workflows: joining with an invite, and regrading (dry run, apply, discard)."""
+"""Cohort workflows: creating one, joining with an invite, and regrading (dry run, apply,
+discard)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
 
-from cohorts.models import Cohort, Invite, InviteInvalid, Membership, Regrade
+from cohorts.models import Cohort, Invite, Membership, Regrade
 from grading import queue, regrades
 from grading.models import GradeRun, Submission
 
 
+def cohort_create(*, name: str, creator) -> Cohort:
+    """A new cohort, taught by the person who created it. Not safe to run twice: each
+    call makes a cohort (names need not be unique)."""
+    with transaction.atomic():
+        cohort = Cohort.objects.create(name=name)
+        cohort.add_member(creator, Membership.Role.INSTRUCTOR)
+    return cohort
+
+
 def cohort_join(*, code: str, user, now=None) -> Membership:
-    """Join a cohort as a learner with a live invite code. Safe to run twice: a member
-    keeps their membership (and an instructor keeps their role)."""
-    invite = Invite.objects.select_related("cohort").filter(code=code.strip()).first()
-    if invite is None:
-        raise InviteInvalid("This invite code is not known. Check it with your instructor.")
-    if not invite.is_live(now):
-        raise InviteInvalid(
-            "This invite has expired or was revoked. Ask your instructor for a new one."
-        )
+    """Join a cohort as a learner with a usable invite code (else cohorts.models.InviteInvalid,
+    saying why). Safe to run twice: a member keeps their membership (and an instructor
+    keeps their role)."""
+    invite = Invite.objects.usable(code, now)
     membership, _ = Membership.objects.get_or_create(
         cohort=invite.cohort, user=user, defaults={"role": Membership.Role.LEARNER}
     )

@@ -1,10 +1,14 @@
-"""Cohort pages: joining, the roster, assignments, the dashboard, drill-down, exports and
-regrades. Every instructor page fetches its cohort through Cohort.objects.taught_by()."""
+"""Cohort pages: creating, renaming and archiving, joining, the roster, assignments, the
+dashboard, drill-down, exports and regrades. Every instructor page fetches its cohort
+through Cohort.objects.taught_by()."""
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,10 +27,18 @@ from cohorts.dashboard import (
     sort_learners,
 )
 from cohorts.exports import gradebook_lines, results_json_chunks
-from cohorts.forms import AssignmentForm, CohortSettingsForm, InviteForm, JoinForm, MemberAddForm
+from cohorts.forms import (
+    AssignmentForm,
+    CohortForm,
+    CohortSettingsForm,
+    InviteForm,
+    JoinForm,
+    MemberAddForm,
+)
 from cohorts.models import Cohort, Invite, InviteInvalid, regrade_changes
 from cohorts.services import (
     RegradeNotReady,
+    cohort_create,
     regrade_start,
 )
 from cohorts.services import cohort_join as join_cohort
@@ -47,19 +59,80 @@ def _taught(request, pk) -> Cohort:
 
 @login_required
 def cohort_list(request):
+    """The cohorts one teaches and learns in; ?archived=1 lists the archived ones one teaches."""
+    show_archived = request.GET.get("archived") == "1"
+    taught = Cohort.objects.taught_by(request.user)
     return render(
         request,
         "cohorts/cohort_list.html",
         {
-            "taught": Cohort.objects.taught_by(request.user),
-            "joined": Cohort.objects.joined_by(request.user),
+            "show_archived": show_archived,
+            "taught": taught.archived() if show_archived else taught.active(),
+            "archived_count": taught.archived().count(),
+            "joined": Cohort.objects.joined_by(request.user).active(),
+            "can_create": Cohort.creatable_by(request.user),
             "form": JoinForm(),
         },
     )
 
 
 @login_required
+def cohort_new(request):
+    if not Cohort.creatable_by(request.user):
+        raise PermissionDenied("Only site staff and instructors they appoint create cohorts.")
+    form = CohortForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        cohort = cohort_create(name=form.cleaned_data["name"], creator=request.user)
+        messages.success(
+            request, f"Created {cohort.name}. Create an invite below and send its link to learners."
+        )
+        return redirect("cohorts:roster", cohort.pk)
+    return render(
+        request, "cohorts/cohort_new.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def cohort_settings(request, pk):
+    """Rename, archive or restore a cohort (its instructors and site staff)."""
+    cohort = _taught(request, pk)
+    form = CohortForm(instance=cohort)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "rename":
+            # A copy, so that a refused name does not show in the page's own heading.
+            form = CohortForm(request.POST, instance=Cohort.objects.get(pk=cohort.pk))
+            if form.is_valid():
+                renamed = form.save()
+                messages.success(request, f"Renamed the cohort to {renamed.name}.")
+                return redirect("cohorts:settings", cohort.pk)
+        elif action == "archive":
+            cohort.archive()
+            messages.success(
+                request,
+                f"Archived {cohort.name}: it is off the lists and takes no new members. "
+                "Its data and exports are kept; restore it from “Show archived cohorts”.",
+            )
+            return redirect("cohorts:list")
+        elif action == "restore":
+            cohort.restore()
+            messages.success(request, f"Restored {cohort.name}.")
+            return redirect("cohorts:settings", cohort.pk)
+    return render(
+        request,
+        "cohorts/settings.html",
+        {"cohort": cohort, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 def cohort_join(request, code=""):
+    """Join with a code. An invite link also works logged out: it names the cohort and
+    offers sign-up (which joins on the way) or log-in (which comes back here)."""
+    if not request.user.is_authenticated:
+        if request.method == "POST" or not code:
+            return redirect_to_login(request.get_full_path())
+        return _invitation(request, code)
     form = JoinForm(request.POST or None, initial={"code": code})
     if request.method == "POST" and form.is_valid():
         try:
@@ -69,12 +142,42 @@ def cohort_join(request, code=""):
         else:
             messages.success(request, f"You joined {membership.cohort}.")
             return redirect("cohorts:my_progress", membership.cohort_id)
-    invite = Invite.objects.live().select_related("cohort").filter(code=code).first()
+    invite, problem = _invite_for(code)
     return render(
         request,
         "cohorts/join.html",
-        {"form": form, "invite": invite, "code": code},
+        {
+            "form": form,
+            "invite": invite,
+            "problem": problem if not form.errors else "",
+            "code": code,
+        },
         status=400 if form.errors else 200,
+    )
+
+
+def _invite_for(code: str) -> tuple[Invite | None, str]:
+    """The usable invite a link's code names, or why there is none."""
+    if not code:
+        return None, ""
+    try:
+        return Invite.objects.usable(code), ""
+    except InviteInvalid as exc:
+        return None, str(exc)
+
+
+def _invitation(request, code: str):
+    invite, problem = _invite_for(code)
+    return render(
+        request,
+        "cohorts/invitation.html",
+        {
+            "invite": invite,
+            "problem": problem,
+            "code": code,
+            "signup": settings.SIGNUP,
+            "login_url": f"{reverse('login')}?next={request.path}",
+        },
     )
 
 
@@ -179,6 +282,10 @@ def roster(request, pk):
         action = request.POST.get("action")
         if action == "add":
             add_form = MemberAddForm(request.POST, prefix="add")
+            if add_form.has_error("username", "no_account"):
+                add_form.errors["username"] = add_form.error_class(
+                    [_no_account_message(request, cohort, add_form.data.get("add-username", ""))]
+                )
             if add_form.is_valid():
                 cohort.add_member(add_form.cleaned_data["username"], add_form.cleaned_data["role"])
                 messages.success(request, f"Added {add_form.cleaned_data['username']}.")
@@ -214,6 +321,34 @@ def roster(request, pk):
             "now": timezone.now(),
         },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+def _no_account_message(request, cohort: Cohort, username: str) -> str:
+    """What to do about a username nobody has: send the cohort's invite link (the newest
+    live one, or a new one valid for a week), through which they sign up and join."""
+    username = username.strip()
+    if settings.SIGNUP == "closed":
+        return (
+            f"There is no account named {username!r}, and sign-up is closed on this site: "
+            "ask site staff to create the account, then add it here."
+        )
+    if cohort.is_archived:
+        return (
+            f"There is no account named {username!r}, and this cohort is archived, so its "
+            "invites admit nobody: restore it in Settings to invite people."
+        )
+    invite = cohort.invites.live().first()
+    made = ""
+    if invite is None:
+        invite = cohort.invites.create(
+            created_by=request.user, expires_at=timezone.now() + timedelta(days=7)
+        )
+        made = " (a new one, valid for 7 days)"
+    link = request.build_absolute_uri(invite.get_absolute_url())
+    return (
+        f"There is no account named {username!r}. Send them this invite link{made}: {link} "
+        f"— they sign up through it and join {cohort.name} in one step."
     )
 
 

@@ -3,40 +3,14 @@
 Screenshots of each page land in var/screenshots/ so people can look at them.
 """
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.browser.screens import SHOTS
+
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.worker]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make host` to install Debian's chromium")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by
-    # fixtures here are still synchronous and safe. Only while the browser is open: a
-    # later test's subprocess must not inherit it.
-    with pytest.MonkeyPatch.context() as patch, playwright_api.sync_playwright() as p:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 def log_in(page, base):

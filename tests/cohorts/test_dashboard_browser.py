@@ -3,7 +3,7 @@ dark, with screenshots in var/screenshots/ for people to look at."""
 
 import pytest
 
-from tests.browser.test_learner_flow import SHOTS, browser  # noqa: F401 (a fixture)
+from tests.browser.screens import SHOTS
 
 pytestmark = [pytest.mark.browser]
 

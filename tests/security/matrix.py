@@ -124,6 +124,30 @@ MATRIX: list[Case] = [
     ),
     Case("logout", "get", "405 405 405 405 405 405"),
     Case("logout", "post", "302 302 302 302 302 302"),
+    # Sign-up (by invite, the default) and password reset: open to all; someone logged in
+    # who asks for sign-up is sent on.
+    Case("signup", "get", "200 302 302 302 302 302"),
+    Case(
+        "signup",
+        "post",
+        "400 302 302 302 302 302",  # a bad invite code: the form again, no account
+        data=lambda c: {"username": f"new-{c.side.key}-{c.role}", "invite": "no-such-code"},
+    ),
+    Case("password_reset", "get", "200 200 200 200 200 200"),
+    Case(
+        "password_reset",
+        "post",
+        "302 302 302 302 302 302",  # the same answer whether or not the address is known
+        data=lambda c: {"email": f"nobody-{c.side.key}-{c.role}@example.org"},
+    ),
+    Case("password_reset_done", "get", "200 200 200 200 200 200"),
+    Case(
+        "password_reset_confirm",
+        "get",
+        "200 200 200 200 200 200",  # a bad link: the page says so
+        args=lambda c: ["MQ", "set-password"],
+    ),
+    Case("password_reset_complete", "get", "200 200 200 200 200 200"),
     # The account page: one's own time zone and tokens.
     Case("accounts:account", "get", EVERYONE, shows=lambda c: [c.world.token_names[c.user.pk]]),
     Case("accounts:time_zone_set", "get", GET_ONLY),
@@ -252,7 +276,8 @@ MATRIX: list[Case] = [
     Case(
         "cohorts:join_code",
         "get",
-        EVERYONE,
+        # Logged out too: the invitation page, offering sign-up or log-in.
+        "200 200 200 200 200 200",
         args=lambda c: [c.side.invite_code],
         shows=lambda c: [c.side.cohort.name],
         # An invite link names its cohort to whoever holds it; that is what it is for.
@@ -272,7 +297,24 @@ MATRIX: list[Case] = [
         args=_cohort,
         shows=lambda c: [c.side.cohort.name],
     ),
+    # Creating a cohort: site staff and holders of cohorts.create_cohort (nobody here).
+    Case("cohorts:new", "get", "L 403 403 403 403 200"),
+    Case("cohorts:new", "post", "L 403 403 403 403 302", data=lambda c: {"name": "New cohort"}),
     # Cohorts as an instructor: only the cohort's own teacher and the admin.
+    Case(
+        "cohorts:settings",
+        "get",
+        TEACHERS,
+        args=_cohort,
+        shows=lambda c: [c.side.cohort.name],
+    ),
+    Case(
+        "cohorts:settings",
+        "post",
+        TEACHERS_POST,
+        args=_cohort,
+        data=lambda c: {"action": "rename", "name": c.side.cohort.name},
+    ),
     Case(
         "cohorts:dashboard",
         "get",
