@@ -66,6 +66,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "graders/limits.py": ("tests/graders/test_limits.py",),
     "platform/accounts/throttle.py": (
         "tests/accounts/test_login_throttle.py",
+        "tests/accounts/test_signup.py",
+        "tests/accounts/test_password_reset.py",
         "tests/security/test_login_limits.py",
     ),
 }
