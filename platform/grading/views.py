@@ -8,6 +8,7 @@ from catalog.rendering import highlight_file
 from grading import intake
 from grading.history import files_diff, score_chart
 from grading.models import Submission
+from grading.progress import labs_with_progress
 
 REFRESH_SECONDS = 2
 
@@ -19,6 +20,8 @@ def submission_detail(request, pk):
     )
     shown, hidden = submission.checks_for(request.user)
     privileged = request.user.is_staff or submission.user_id != request.user.pk
+    mine = submission.user_id == request.user.pk
+    passed = submission.status == Submission.Status.GRADED and submission.passed()
     return render(
         request,
         "grading/submission_detail.html",
@@ -32,7 +35,31 @@ def submission_detail(request, pk):
             "estimated_wait_s": submission.estimated_wait_s(),
             "files": submission.files.all(),
             "privileged": privileged,
+            "mine": mine,
+            "passed": passed,
+            "is_latest": mine and _is_latest(submission),
+            # What to do next, once a learner has passed: the first lab they have not.
+            "next_lab": _next_lab(request.user, submission.lab) if mine and passed else None,
         },
+    )
+
+
+def _is_latest(submission: Submission) -> bool:
+    """Whether this is the owner's newest submission of its lab (the one the editor holds)."""
+    newest = (
+        Submission.objects.filter(user_id=submission.user_id, lab_id=submission.lab_id)
+        .order_by("-created_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return newest == submission.pk
+
+
+def _next_lab(user, lab: Lab) -> Lab | None:
+    return (
+        labs_with_progress(Lab.objects.active().exclude(pk=lab.pk), user)
+        .filter(my_passed=False)
+        .first()
     )
 
 

@@ -358,3 +358,33 @@ def test_pending_page_polls_with_htmx_and_falls_back_to_a_refresh(client, learne
     assert 'hx-trigger="every 2s"' in page
     assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
     assert "position 1" in page
+
+
+def test_a_result_not_passed_says_so_and_offers_edit_and_resubmit(client, learner, graded):
+    client.force_login(learner)
+    page = client.get(graded.get_absolute_url()).content.decode()
+    assert "<strong>Not passed yet</strong>: 2 of 3." in page
+    edit = f'href="{graded.lab.get_absolute_url()}#editor">Edit and resubmit</a>'
+    assert edit in page
+    # The breadcrumb ends with this page, not a stray separator.
+    assert "History</a> / <span>Submission of " in page and "History</a> /</p>" not in page
+    assert "opens with your latest submission" not in page  # this one is the latest
+
+
+def test_a_passed_result_says_so_and_suggests_the_next_lab(client, learner, hello_lab, scratch_lab):
+    other = scratch_lab("queue-depth", "print(1)\n")
+    older = graded_attempt(learner, hello_lab, b"a = 1\n", 3)
+    passed = graded_attempt(learner, hello_lab, b"a = 2\n", 10)
+    client.force_login(learner)
+    page = client.get(passed.get_absolute_url()).content.decode()
+    assert "<strong>Passed</strong>: full marks on every check." in page
+    assert f'Next: <a class="button" href="{other.get_absolute_url()}">{other.title}</a>' in page
+    # An older attempt says the editor holds the latest files, not its own.
+    page = client.get(older.get_absolute_url()).content.decode()
+    assert "The editor opens with your latest submission's files, not this one's." in page
+
+
+def test_someone_elses_result_has_no_resubmit_link(client, staff, graded):
+    client.force_login(staff)
+    page = client.get(graded.get_absolute_url()).content.decode()
+    assert "Not passed yet" in page and "Edit and resubmit" not in page
