@@ -50,7 +50,9 @@ def lab_detail(request, slug):
 
 
 def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200, problem=""):
-    """The lab page, also re-rendered with errors by a rejected submission."""
+    """The lab page, also re-rendered with errors by a rejected submission. It says the
+    learner's due date and whether the lab is closed to them before they start."""
+    mine = Assignment.objects.for_learner(request.user).select_related("cohort")
     return render(
         request,
         "catalog/lab_detail.html",
@@ -60,6 +62,8 @@ def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200, 
             "seed": lab.seed_for(request.user),
             "problem": problem,
             "attempts": request.user.submissions.filter(lab=lab)[:10],
+            "assignment": mine.due_dates().get(lab.pk),
+            "closed": mine.closed_to(request.user, lab),
         },
         status=status,
     )

@@ -1,11 +1,12 @@
 """Assignments: due dates in the catalog, late policies, after-due-date checks, first opening."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import profile_for
 from cohorts.models import Assignment, Membership
 from grading.intake import submission_create
 from grading.models import LabOpening, Submission, check_visible_to_learner
@@ -224,3 +225,39 @@ def test_a_closed_lab_stays_open_to_people_it_is_not_assigned_to(
     assign(cohort, hello_lab, due_in_days=-1, policy="close")
     submission_create(user=other_learner, lab=hello_lab, files={"logparse.py": b"x = 1\n"})
     assert Submission.objects.count() == 1
+
+
+def test_the_lab_page_shows_the_due_date_in_the_learners_time_zone(
+    client, cohort, learner, hello_lab, assign
+):
+    assignment = assign(cohort, hello_lab, due_in_days=2)
+    Assignment.objects.filter(pk=assignment.pk).update(
+        due_at=datetime(2031, 3, 14, 21, 30, tzinfo=UTC)
+    )
+    profile = profile_for(learner)
+    profile.time_zone = "Asia/Tokyo"
+    profile.save()
+    client.force_login(learner)
+    page = client.get(hello_lab.get_absolute_url()).content.decode()
+    # 21:30 UTC is 06:30 the next morning in Tokyo.
+    assert (
+        'Due <time datetime="2031-03-15T06:30:00+09:00">Sat 15 Mar 2031, 06:30 JST</time>' in page
+    )
+    assert "(Spring systems) · late work loses 10% a started day" in page
+    assert "This lab closed" not in page
+
+
+def test_the_lab_page_says_a_closed_lab_is_closed_before_the_learner_starts(
+    client, cohort, learner, hello_lab, assign
+):
+    assign(cohort, hello_lab, due_in_days=-1, policy="close")
+    client.force_login(learner)
+    page = client.get(hello_lab.get_absolute_url()).content.decode()
+    assert "This lab closed on" in page and "its due date in Spring systems" in page
+    assert "a submission now is refused and does not count" in page
+
+
+def test_a_practice_lab_page_shows_no_due_date(client, learner, hello_lab):
+    client.force_login(learner)
+    page = client.get(hello_lab.get_absolute_url()).content.decode()
+    assert "Due <time" not in page and "This lab closed" not in page
