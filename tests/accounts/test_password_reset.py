@@ -10,23 +10,14 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_counts")]
 
 ROOT = Path(__file__).resolve().parents[2]
 # Written out on purpose: requests per email, and per address, per 15 minutes.
 EMAIL_LIMIT = 5
 ADDRESS_LIMIT = 20
-
-
-@pytest.fixture(autouse=True)
-def fresh_counts(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

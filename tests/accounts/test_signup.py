@@ -5,25 +5,16 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from pages import signup as signup_page
 
 from cohorts.models import Cohort, InviteInvalid, Membership
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_counts")]
 
 PASSWORD = "a long unusual passphrase"
 ADDRESS_LIMIT = 20  # failed sign-ups per address per 15 minutes, written out on purpose
-
-
-@pytest.fixture(autouse=True)
-def fresh_counts(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
