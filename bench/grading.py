@@ -143,10 +143,13 @@ def bare_docker_run(image: str, command: list[str], archive: bytes, limits) -> f
 def bare_score(stdout: bytes) -> float | None:
     """The score in a bare run's envelope, or None when the checker gave no results (a
     baseline that times a crashing checker measures nothing)."""
-    _, _, body = stdout.partition(b"\n")
+    from graders.sandbox import _read_envelope
+
+    envelope, _ = _read_envelope(stdout)
+    if envelope is None or envelope.get("checker_exit") != 0:
+        return None
     try:
-        envelope = json.loads(body)
-        return json.loads(envelope["results"])["score"] if envelope["checker_exit"] == 0 else None
+        return json.loads(envelope["results"])["score"]
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -37,9 +37,14 @@ def upload_size_problem(*, lab: Lab, request) -> str | None:
     return None
 
 
+def latest_submission(user, lab: Lab) -> Submission | None:
+    """The learner's newest submission of a lab: the one the editor starts from."""
+    return Submission.objects.filter(user=user, lab=lab).order_by("-created_at").first()
+
+
 def latest_texts(user, lab: Lab) -> dict[str, str]:
     """What the editor starts with: the learner's latest submission, else the starter."""
-    latest = Submission.objects.filter(user=user, lab=lab).order_by("-created_at").first()
+    latest = latest_submission(user, lab)
     if latest is not None:
         return submission_texts(latest)
     starter = settings.LABS_DIR / lab.slug / "starter"

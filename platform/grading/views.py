@@ -37,22 +37,12 @@ def submission_detail(request, pk):
             "privileged": privileged,
             "mine": mine,
             "passed": passed,
-            "is_latest": mine and _is_latest(submission),
+            "is_latest": mine
+            and intake.latest_submission(request.user, submission.lab) == submission,
             # What to do next, once a learner has passed: the first lab they have not.
             "next_lab": _next_lab(request.user, submission.lab) if mine and passed else None,
         },
     )
-
-
-def _is_latest(submission: Submission) -> bool:
-    """Whether this is the owner's newest submission of its lab (the one the editor holds)."""
-    newest = (
-        Submission.objects.filter(user_id=submission.user_id, lab_id=submission.lab_id)
-        .order_by("-created_at")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    return newest == submission.pk
 
 
 def _next_lab(user, lab: Lab) -> Lab | None:

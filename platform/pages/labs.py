@@ -52,7 +52,7 @@ def lab_detail(request, slug):
 def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200, problem=""):
     """The lab page, also re-rendered with errors by a rejected submission. It says the
     learner's due date and whether the lab is closed to them before they start."""
-    mine = Assignment.objects.for_learner(request.user).select_related("cohort")
+    this_lab = Assignment.objects.for_learner(request.user).filter(lab=lab)
     return render(
         request,
         "catalog/lab_detail.html",
@@ -62,8 +62,8 @@ def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200, 
             "seed": lab.seed_for(request.user),
             "problem": problem,
             "attempts": request.user.submissions.filter(lab=lab)[:10],
-            "assignment": mine.due_dates().get(lab.pk),
-            "closed": mine.closed_to(request.user, lab),
+            "assignment": this_lab.select_related("cohort").due_dates().get(lab.pk),
+            "closed": Assignment.objects.closed_to(request.user, lab),
         },
         status=status,
     )
