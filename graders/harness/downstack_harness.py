@@ -114,10 +114,12 @@ LEARNER_PATH = "/usr/local/bin:/usr/bin:/bin"
 MEMORY_MARKERS = (b"MemoryError", b"std::bad_alloc", b"Cannot allocate memory", b"out of memory")
 # Where the kernel counts this container's OOM kills (cgroup v2, then v1); gVisor has none.
 OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
-# Upper bounds on kill(-1) rounds when ending the learner's processes, in count and in
-# time. Safety nets only: stopping everything first makes the rounds converge.
-SWEEP_ROUNDS = 100
-SWEEP_SECONDS = 5.0
+# An upper bound on the time taken to end the learner's processes and see them reaped.
+# A safety net only: stopping everything first makes the kill(-1) rounds converge, on a
+# loaded machine within a second or two.
+SWEEP_SECONDS = 15.0
+# The exit status of the sweep's child when processes of the learner outlived it.
+SWEEP_INCOMPLETE = 3
 # Process states in /proc: stopped (by a signal or a tracer), and ended but not reaped.
 GONE = frozenset({"Z", "X"})
 STOPPED_OR_GONE = GONE | {"T", "t"}
@@ -951,12 +953,18 @@ def _clean_up(workdir: Path, pgid: int | None, uid: int | None) -> None:
         # As the learner uid: kill(-1) then reaches exactly the processes that uid owns
         # (including any that left the process group with setsid), and removing its
         # files needs no extra capability for the checker.
-        _as_uid(uid, lambda: _sweep_learner(workdir, uid))
+        if _as_uid(uid, lambda: _sweep_learner(workdir, uid)) == SWEEP_INCOMPLETE:
+            left = len(_learner_states(uid, checker=os.getpid()))
+            _note(f"{left} of the learner's processes outlived the {SWEEP_SECONDS:g} s sweep")
     shutil.rmtree(workdir, ignore_errors=True)  # what the checker itself owns
 
 
-def _as_uid(uid: int, action: Callable[[], None]) -> None:
-    """Run `action` in a child that has become `uid` (never with root's reach)."""
+def _as_uid(uid: int, action: Callable[[], bool | None]) -> int:
+    """Run `action` in a child that has become `uid` (never with root's reach).
+
+    Returns the child's exit status: 0 when it ran, SWEEP_INCOMPLETE when it returned
+    False, 1 when it could not run or raised.
+    """
     child = os.fork()
     if child == 0:
         code = 1
@@ -971,11 +979,11 @@ def _as_uid(uid: int, action: Callable[[], None]) -> None:
             os.setgid(uid)
             os.setuid(uid)
             if os.getuid() != 0:
-                action()
-                code = 0
+                code = SWEEP_INCOMPLETE if action() is False else 0
         finally:
             os._exit(code)
-    os.waitpid(child, 0)
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status)
 
 
 def _signal_every_process(signum: int) -> None:
@@ -1126,8 +1134,9 @@ def _kill_group(pgid: int, signum: int = signal.SIGKILL) -> None:
         pass  # already gone
 
 
-def _learner_states(uid: int) -> list[str]:
-    """The states (R, S, T, Z, ...) of the processes of `uid` other than the caller."""
+def _learner_states(uid: int, checker: int) -> list[str]:
+    """The states (R, S, T, Z, ...) of the processes of `uid` other than the caller,
+    leaving out the ended ones that the `checker` process reaps itself."""
     me = str(os.getpid())
     states = []
     for entry in os.scandir("/proc"):
@@ -1142,21 +1151,30 @@ def _learner_states(uid: int) -> list[str]:
         except OSError:
             continue  # it exited while we looked
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if str(uid) in fields.get("Uid", "").split()[:3]:
-            states.append((fields.get("State", "").split() or ["?"])[0])
+        if str(uid) not in fields.get("Uid", "").split()[:3]:
+            continue
+        state = (fields.get("State", "").split() or ["?"])[0]
+        if state in GONE and fields.get("PPid", "").strip() == str(checker):
+            continue  # the learner's own program: the checker waits for it
+        states.append(state)
     return states
 
 
-def _signal_until(uid: int, signum: int, settled: Callable[[list[str]], bool], ends: float) -> None:
-    """Send `signum` to every process of the caller's uid until `settled` holds for
-    their states (or the rounds or the time run out)."""
-    for _ in range(SWEEP_ROUNDS):
-        try:
-            os.kill(-1, signum)  # every process this uid may signal, except the caller
-        except ProcessLookupError:
-            return  # gVisor: none left to signal
-        if settled(_learner_states(uid)) or time.monotonic() > ends:
-            return
+def _signal_until(
+    uid: int, signum: int | None, settled: Callable[[list[str]], bool], ends: float
+) -> bool:
+    """Send `signum` (None: nothing) to every process of the caller's uid until
+    `settled` holds for their states; False when the time ran out first."""
+    while True:
+        if signum is not None:
+            try:
+                os.kill(-1, signum)  # every process this uid may signal, except the caller
+            except ProcessLookupError:
+                pass  # gVisor: none left to signal
+        if settled(_learner_states(uid, checker=os.getppid())):
+            return True
+        if time.monotonic() > ends:
+            return False
         time.sleep(0.01)
 
 
@@ -1185,17 +1203,24 @@ def _remove_ipc_objects(uid: int) -> None:
                 getattr(libc, remove)(object_id, 0, None)  # shmctl/msgctl(id, IPC_RMID, 0)
 
 
-def _sweep_learner(workdir: Path, uid: int) -> None:
-    """Runs as the learner uid: end all its processes, then remove all its files."""
+def _sweep_learner(workdir: Path, uid: int) -> bool:
+    """Runs as the learner uid: end all its processes, then remove all its files.
+
+    False when some of its processes outlived the sweep's time.
+    """
     # kill(-1) reaches every process this uid may signal, including those that left the
     # process group. It is not atomic on every kernel (gVisor's is not): a fork bomb
     # forks anew while a round of SIGKILL goes through it, and on a loaded machine can
     # outrun such rounds. A stopped process cannot fork, so rounds of SIGSTOP only ever
     # shrink what still runs; once nothing runs, SIGKILL ends all of it. kill(-1)
     # succeeds while any other process exists, so /proc says when the rounds are done.
+    # The ended processes go to PID 1 (the image's entry program), which reaps them in
+    # its own time: until it has, they still count as the learner's, so wait for that.
     ends = time.monotonic() + SWEEP_SECONDS
     _signal_until(uid, signal.SIGSTOP, lambda states: set(states) <= STOPPED_OR_GONE, ends)
-    _signal_until(uid, signal.SIGKILL, lambda states: set(states) <= GONE, ends)
+    # At least one round of SIGKILL, even when the time ran out while stopping.
+    ended = _signal_until(uid, signal.SIGKILL, lambda states: set(states) <= GONE, ends)
+    reaped = ended and _signal_until(uid, None, lambda states: not states, ends)
     shutil.rmtree(workdir, ignore_errors=True)
     _remove_ipc_objects(uid)
     for directory in SHARED_SCRATCH:
@@ -1213,3 +1238,4 @@ def _sweep_learner(workdir: Path, uid: int) -> None:
                     os.unlink(entry.path)
             except OSError:
                 continue
+    return reaped

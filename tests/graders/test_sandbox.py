@@ -681,6 +681,55 @@ def test_learner_past_its_own_timeout_is_killed_with_its_children(grade: Grade) 
     assert facts["left"] == []  # the program and its child
 
 
+def test_run_learner_returns_only_once_the_ended_processes_are_reaped(grade: Grade) -> None:
+    # A process the sweep kills is not gone until whoever adopted it reaps it: until
+    # then it is a zombie of the learner's uid. Here the checker adopts the learner's
+    # orphans (a child subreaper) and holds off reaping one once it has ended; had
+    # run_learner returned in that window, the next thing the checker looked at would
+    # still show the learner's process.
+    result = grade(
+        checker(
+            """
+            import ctypes, select
+            ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+            done_r, done_w = os.pipe()
+            runner = os.fork()
+            if runner == 0:
+                code = "import os, time\\nif os.fork() == 0:\\n os.setsid()\\n time.sleep(600)"
+                g.run_learner(["python3", "-c", code], timeout_s=60)
+                os.write(done_w, b"returned")
+                os._exit(0)
+            os.close(done_w)
+
+            def ended_orphan():
+                try:
+                    found = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                except ChildProcessError:
+                    return None
+                return found if found and found.si_pid != runner else None
+
+            early = False
+            while not early and ended_orphan() is None:
+                early = bool(select.select([done_r], [], [], 0.05)[0])
+            if not early:  # the orphan has ended; give run_learner a while to return
+                early = bool(select.select([done_r], [], [], 3)[0])
+            orphan = ended_orphan()
+            if orphan is not None:
+                os.waitpid(orphan.si_pid, 0)
+            returned = os.read(done_r, 16).decode()
+            os.waitpid(runner, 0)
+            report({"returned_before_reaped": early, "returned": returned,
+                    "orphan_ended": orphan is not None})
+            """
+        )
+    )
+    assert observed(result) == {
+        "returned_before_reaped": False,
+        "returned": "returned",
+        "orphan_ended": True,
+    }
+
+
 def test_output_flood_is_cut_off_at_the_cap(grade: Grade) -> None:
     result = grade(
         """
