@@ -1,7 +1,9 @@
 """The lab pages: the list of labs with the learner's standing and due dates, one lab's
-instructions with its submit form, and the form's submission."""
+instructions with its submit form, and the form's submission, which sends a refused
+learner back to the lab page with the reasons and their text."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -45,12 +47,15 @@ def lab_detail(request, slug):
     lab = get_object_or_404(Lab.objects.active(), slug=slug)
     # The start of the cohort dashboard's "time from first opening to first pass".
     LabOpening.record(user=request.user, lab=lab)
-    form = SubmissionForm(lab=lab, texts=intake.latest_texts(request.user, lab))
-    return render_lab_page(request, lab, form)
+    refusal = request.session.pop(_refusal_key(lab), None)
+    if refusal is None:
+        form = SubmissionForm(lab=lab, texts=intake.latest_texts(request.user, lab))
+        return render_lab_page(request, lab, form)
+    return render_lab_page(request, lab, _refused_form(request, lab, refusal), refusal["problem"])
 
 
-def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200, problem=""):
-    """The lab page, also re-rendered with errors by a rejected submission. It says the
+def render_lab_page(request, lab: Lab, form: SubmissionForm, problem=""):
+    """The lab page, also shown with the reasons after a refused submission. It says the
     learner's due date and whether the lab is closed to them before they start."""
     this_lab = Assignment.objects.for_learner(request.user).filter(lab=lab)
     return render(
@@ -65,7 +70,6 @@ def render_lab_page(request, lab: Lab, form: SubmissionForm, status: int = 200, 
             "assignment": this_lab.select_related("cohort").due_dates().get(lab.pk),
             "closed": Assignment.objects.closed_to(request.user, lab),
         },
-        status=status,
     )
 
 
@@ -75,15 +79,12 @@ def submission_create(request, slug):
     lab = get_object_or_404(Lab.objects.active(), slug=slug)
     too_large = intake.upload_size_problem(lab=lab, request=request)
     if too_large:
-        # Refused before Django reads the body; the editor's text is still in the browser.
-        form = SubmissionForm(lab=lab, texts=intake.latest_texts(request.user, lab))
-        return render_lab_page(request, lab, form, status=413, problem=too_large)
-    data = request.POST.copy()
-    if data.get("source") == UPLOAD:
-        # The upload form carries no editor text; a refusal must not empty the editor.
-        for name, text in intake.latest_texts(request.user, lab).items():
-            data.setdefault(editor_field(name), text)
-    form = SubmissionForm(data, request.FILES, lab=lab)
+        # Refused before Django reads the body; the editor's text is still in the browser,
+        # and the page after the redirect starts from the latest texts.
+        return _refusal_redirect(request, lab, problem=too_large)
+    form = SubmissionForm(
+        _with_editor_texts(request.POST.copy(), request.user, lab), request.FILES, lab=lab
+    )
     if form.is_valid():
         try:
             files = form.files_by_name(intake.upload_rules(lab))
@@ -92,4 +93,50 @@ def submission_create(request, slug):
             form.add_error(None, str(exc))
         else:
             return redirect(submission)
-    return render_lab_page(request, lab, form, status=400)
+    posted = {key: request.POST[key] for key in _form_keys(lab) if key in request.POST}
+    return _refusal_redirect(request, lab, data=posted, errors=form.errors.get_json_data())
+
+
+def _with_editor_texts(data, user, lab: Lab):
+    """The upload form carries no editor text; a refusal must not empty the editor."""
+    if data.get("source") == UPLOAD:
+        for name, text in intake.latest_texts(user, lab).items():
+            data.setdefault(editor_field(name), text)
+    return data
+
+
+def _form_keys(lab: Lab) -> list[str]:
+    return ["source", *(editor_field(name) for name in lab.submit_files)]
+
+
+def _refusal_key(lab: Lab) -> str:
+    return f"refused_submission:{lab.pk}"
+
+
+def _refusal_redirect(request, lab: Lab, *, data=None, errors=None, problem=""):
+    """Keep why a submission was refused, and what the learner typed, for the one lab page
+    that follows, so a refresh of that page cannot post the form again.
+
+    One entry per lab, replaced by the next refusal and removed when shown. Its texts are
+    only the editor's, which the request-size check has already bounded; uploaded bytes
+    never enter it.
+    """
+    request.session[_refusal_key(lab)] = {
+        "data": data,
+        "errors": errors or {},
+        "problem": problem,
+    }
+    return HttpResponseRedirect(lab.get_absolute_url(), status=303)
+
+
+def _refused_form(request, lab: Lab, refusal: dict) -> SubmissionForm:
+    """The form as the refused request left it: bound to the learner's texts, with its
+    reasons. Without kept texts (the body was never read), the latest ones."""
+    if refusal["data"] is None:
+        return SubmissionForm(lab=lab, texts=intake.latest_texts(request.user, lab))
+    form = SubmissionForm(_with_editor_texts(refusal["data"], request.user, lab), lab=lab)
+    for field, errors in refusal["errors"].items():
+        # Non-field errors, and those of a file a re-synced lab no longer takes, go on top.
+        name = field if field in form.fields else None
+        form.add_error(name, [error["message"] for error in errors])
+    return form

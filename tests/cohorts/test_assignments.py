@@ -11,6 +11,7 @@ from cohorts.models import Assignment, Membership
 from grading.intake import submission_create
 from grading.models import LabOpening, Submission, check_visible_to_learner
 from grading.uploads import SubmissionRejected
+from tests.lab_page import refused_page
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -177,9 +178,8 @@ def test_a_lab_closed_at_its_due_date_refuses_work_and_keeps_the_editor_text(
         {"source": "editor", "editor:logparse.py": "print('late')\n"},
     )
 
-    page = response.content.decode()
+    page = refused_page(client, response, hello_lab)
     due = timezone.localtime(closed.due_at)
-    assert response.status_code == 400
     assert f"closed at its due date, {due:%a %d %b %H:%M} (UTC), in {cohort.name}" in page
     assert "print(&#x27;late&#x27;)" in page  # the editor keeps the text
     assert not Submission.objects.exists()

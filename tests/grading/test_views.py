@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from grading.intake import submission_create
 from grading.models import Submission, TestResult
+from tests.lab_page import refused_page
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
 pytestmark = pytest.mark.django_db
@@ -91,16 +92,14 @@ def test_empty_upload_is_rejected_on_the_lab_page(client, learner, hello_lab):
         reverse("catalog:submission_create", args=[hello_lab.slug]),
         {"logparse.py": SimpleUploadedFile("logparse.py", b"")},
     )
-    assert response.status_code == 400
-    assert "The submitted file is empty" in response.content.decode()
+    assert "The submitted file is empty" in refused_page(client, response, hello_lab)
     assert not Submission.objects.exists()
 
 
 def test_missing_file_is_rejected_on_the_lab_page(client, learner, hello_lab):
     client.force_login(learner)
     response = client.post(reverse("catalog:submission_create", args=[hello_lab.slug]), {})
-    assert response.status_code == 400
-    assert "logparse.py is empty." in response.content.decode()
+    assert "logparse.py is empty." in refused_page(client, response, hello_lab)
     assert not Submission.objects.exists()
 
 
@@ -255,11 +254,13 @@ def test_rejected_editor_submission_keeps_what_i_typed(client, learner, hello_la
     client.force_login(learner)
     typed = "def parse_line(line):\n    return 'my unfinished idea'\n" + "#" * 300_000
     response = client.post(submit_url(hello_lab), {"source": "editor", "editor:logparse.py": typed})
-    page = response.content.decode()
-    assert response.status_code == 400
+    page = refused_page(client, response, hello_lab)
     assert "logparse.py is 300," in page and "at most 262,144 bytes" in page
-    assert "my unfinished idea" in page
+    assert "my unfinished idea" in page and "#" * 300_000 in page
     assert not Submission.objects.exists()
+    # Once shown, the editor starts again from the starter.
+    again = client.get(hello_lab.get_absolute_url()).content.decode()
+    assert "my unfinished idea" not in again and "def parse_line(line):" in again
 
 
 def test_bad_zip_through_the_page_names_the_problem(client, learner, hello_lab):
@@ -268,8 +269,7 @@ def test_bad_zip_through_the_page_names_the_problem(client, learner, hello_lab):
         submit_url(hello_lab),
         {"source": "upload", "archive": SimpleUploadedFile("x.zip", b"not a zip at all")},
     )
-    assert response.status_code == 400
-    assert "The upload is not a valid zip file." in response.content.decode()
+    assert "The upload is not a valid zip file." in refused_page(client, response, hello_lab)
     assert not Submission.objects.exists()
 
 
@@ -279,9 +279,60 @@ def test_oversized_request_is_refused_before_reading_it(client, learner, hello_l
         submit_url(hello_lab),
         {"source": "upload", "logparse.py": SimpleUploadedFile("logparse.py", b"x" * 1_200_000)},
     )
-    assert response.status_code == 413
-    assert "this lab takes at most 262,144 bytes" in response.content.decode()
+    page = refused_page(client, response, hello_lab)
+    assert "The upload is 1,200," in page and "this lab takes at most 262,144 bytes" in page
+    assert "def parse_line(line):" in page  # the editor starts from the latest texts
     assert not Submission.objects.exists()
+
+
+def test_refreshing_the_page_after_a_refusal_does_not_submit_again(client, learner, hello_lab):
+    client.force_login(learner)
+    submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"x=1\n"})
+    response = client.post(submit_url(hello_lab), {"source": "editor", "editor:logparse.py": ""})
+    assert "logparse.py is empty." in refused_page(client, response, hello_lab)
+    # A refresh repeats the request that showed the page: a GET of the lab page.
+    followed = client.post(
+        submit_url(hello_lab), {"source": "editor", "editor:logparse.py": ""}, follow=True
+    )
+    assert followed.redirect_chain == [(hello_lab.get_absolute_url(), 303)]
+    assert followed.request["REQUEST_METHOD"] == "GET"
+    for _ in range(2):
+        client.get(followed.request["PATH_INFO"])
+    assert Submission.objects.count() == 1
+
+
+def test_a_refusal_shows_only_on_its_own_lab(client, learner, hello_lab, scratch_lab):
+    other = scratch_lab("other-lab", "print(1)\n")
+    client.force_login(learner)
+    too_long = "# refused here\n" + "#" * 300_000
+    response = client.post(
+        submit_url(hello_lab), {"source": "editor", "editor:logparse.py": too_long}
+    )
+    assert response.status_code == 303
+    page = client.get(other.get_absolute_url()).content.decode()
+    assert "# refused here" not in page and 'class="error-box"' not in page
+    assert "# refused here" in refused_page(client, response, hello_lab)
+
+
+def test_a_refusal_keeps_one_small_entry_per_lab_and_no_uploaded_bytes(client, learner, hello_lab):
+    client.force_login(learner)
+    before = set(client.session.keys())
+    junk = b"J" * 200_000  # under the request-size cap, refused as a zip
+
+    def refuse():
+        return client.post(
+            submit_url(hello_lab),
+            {"source": "upload", "archive": SimpleUploadedFile("x.zip", junk)},
+        )
+
+    refuse()
+    kept = client.session
+    assert len(set(kept.keys()) - before) == 1
+    assert len(kept.encode(dict(kept.items()))) < 10_000
+    response = refuse()
+    assert set(client.session.keys()) == set(kept.keys())
+    assert "not a valid zip file" in refused_page(client, response, hello_lab)
+    assert set(client.session.keys()) == before
 
 
 def test_attempt_limit_says_when_the_next_attempt_opens(client, learner, hello_lab, settings):
@@ -302,9 +353,8 @@ def test_attempt_limit_says_when_the_next_attempt_opens(client, learner, hello_l
     response = client.post(
         submit_url(hello_lab), {"source": "editor", "editor:logparse.py": "x=4\n"}
     )
-    page = response.content.decode()
+    page = refused_page(client, response, hello_lab)
     opens = timezone.localtime(earlier + timedelta(hours=1))
-    assert response.status_code == 400
     assert f"Your next attempt is available at {opens:%H:%M} (UTC)" in page
     assert "x=4" in page  # the editor keeps the text
     assert Submission.objects.count() == 3
@@ -323,10 +373,27 @@ def test_history_charts_scores_and_diffs_two_attempts(client, learner, hello_lab
     url = reverse("grading:history", args=[hello_lab.slug])
     page = client.get(url).content.decode()
     assert page.count('class="dot"') == 2 and "<polyline" in page
-    assert '<span class="d-del">-b = 2</span>' in page
-    assert '<span class="d-add">+b = 3</span>' in page
+    assert "Difference from attempt #1 to #2" in page
+    assert diff_row("del", "2", "", "b = 2") in page  # numbered in the older file only
+    assert diff_row("add", "", "2", "b = 3") in page
+    assert diff_row("context", "1", "1", "a = 1") in page
     page = client.get(url, {"a": str(second.pk), "b": str(first.pk)}).content.decode()
-    assert '<span class="d-add">+b = 2</span>' in page
+    assert "Difference from attempt #2 to #1" in page
+    assert diff_row("add", "", "2", "b = 2") in page
+
+
+def diff_row(kind: str, old: str, new: str, text: str) -> str:
+    """A line of the history page's one-column diff, as the page writes it."""
+    said = {"del": ("-", "removed"), "add": ("+", "added")}.get(kind)
+    mark = (
+        f'<span aria-hidden="true">{said[0]}</span><span class="sr">{said[1]}</span>'
+        if said
+        else ""
+    )
+    return (
+        f'<tr class="d-{kind}"><td class="ln">{old}</td><td class="ln">{new}</td>'
+        f'<td class="mark">{mark}</td><td class="code">{text}</td></tr>'
+    )
 
 
 def test_history_ignores_another_learners_attempt_ids(client, learner, other_learner, hello_lab):
