@@ -2,6 +2,7 @@
 
 import difflib
 from dataclasses import dataclass
+from itertools import zip_longest
 
 from grading.models import Submission
 
@@ -45,25 +46,84 @@ def score_chart(attempts: list[Submission]) -> dict:
 
 
 @dataclass(frozen=True)
+class DiffLine:
+    """One line of a diff, numbered in the file or files it belongs to."""
+
+    kind: str  # add, del or context
+    old: int | None  # its number in the older file; None for an added line
+    new: int | None  # its number in the newer file; None for a removed line
+    text: str
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """A run of changes with their context: as one column of lines, and as rows of
+    older beside newer, where a removed line faces the line that replaced it."""
+
+    header: str
+    lines: list[DiffLine]
+    rows: list[tuple[DiffLine | None, DiffLine | None]]
+
+
+@dataclass(frozen=True)
 class FileDiff:
     name: str
-    lines: list[tuple[str, str]]  # (kind, text): kind is add, del, hunk or context
+    hunks: list[Hunk]
 
     @property
     def changed(self) -> bool:
-        return any(kind in ("add", "del") for kind, _ in self.lines)
+        return bool(self.hunks)
 
 
 def files_diff(old: dict[str, str], new: dict[str, str]) -> list[FileDiff]:
-    diffs = []
-    for name in sorted(set(old) | set(new)):
-        before = old.get(name, "").splitlines()
-        after = new.get(name, "").splitlines()
-        lines = []
-        for line in difflib.unified_diff(before, after, lineterm="", n=3):
-            if line.startswith(("---", "+++")):
+    """Each file of two attempts, with the hunks that turn the older into the newer."""
+    return [
+        FileDiff(name, file_hunks(old.get(name, ""), new.get(name, "")))
+        for name in sorted(set(old) | set(new))
+    ]
+
+
+def file_hunks(before: str, after: str, context: int = 3) -> list[Hunk]:
+    """The changes from one text to another, each line numbered in its file; none for
+    texts that differ at most in a final line end."""
+    old, new = _lines(before), _lines(after)
+    hunks = []
+    for group in difflib.SequenceMatcher(None, old, new).get_grouped_opcodes(context):
+        lines: list[DiffLine] = []
+        rows: list[tuple[DiffLine | None, DiffLine | None]] = []
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                same = [
+                    DiffLine("context", i + 1, j + 1, old[i])
+                    for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+                ]
+                lines += same
+                rows += [(line, line) for line in same]
                 continue
-            kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "context")
-            lines.append((kind, line))
-        diffs.append(FileDiff(name, lines))
-    return diffs
+            removed = [DiffLine("del", i + 1, None, old[i]) for i in range(i1, i2)]
+            added = [DiffLine("add", None, j + 1, new[j]) for j in range(j1, j2)]
+            lines += removed + added
+            rows += list(zip_longest(removed, added))
+        hunks.append(Hunk(_header(group), lines, rows))
+    return hunks
+
+
+def _lines(text: str) -> list[str]:
+    """A file's lines as an editor numbers them: split at line ends only, not at the form
+    feeds and other separators that str.splitlines also breaks at."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+def _header(group: list[tuple[str, int, int, int, int]]) -> str:
+    """The hunk's ranges as unified diffs write them, e.g. "@@ -4,7 +4,8 @@"."""
+    (_, i1, _, j1, _), (_, _, i2, _, j2) = group[0], group[-1]
+    return f"@@ -{_range(i1, i2)} +{_range(j1, j2)} @@"
+
+
+def _range(start: int, stop: int) -> str:
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    # An empty range names the line after which the other side's lines go, as diff does.
+    return f"{start + 1 if length else start},{length}"

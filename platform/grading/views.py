@@ -75,6 +75,8 @@ def history(request, slug):
             "chart": score_chart(attempts),
             "older": older,
             "newer": newer,
+            "older_number": ids.index(older) + 1 if diff else None,
+            "newer_number": ids.index(newer) + 1 if diff else None,
             "diff": diff,
         },
     )
