@@ -1,8 +1,9 @@
 """Dashboard, drill-down and gradebook CSV: SQL queries and server time per request.
 
-Builds a synthetic cohort (cohort_synth) at two sizes on SQLite and on PostgreSQL and
+Builds a synthetic cohort (cohort_synth) at three sizes on SQLite and on PostgreSQL and
 prints, per page, the queries per request (which must not grow with learners or
-submissions) and the median and p95 server time over repeated requests.
+submissions), the median and p95 server time over repeated requests, and the median as
+a multiple of a baseline page's measured in the same run.
 
     .venv/bin/python bench/dashboard.py
     .venv/bin/python bench/dashboard.py --sizes 100 500 --repeats 30 \
@@ -40,7 +41,10 @@ def fresh_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def measure(client, url: str, repeats: int) -> dict:
+def measure(client, url: str, repeats: int, *, cold: bool = False) -> dict:
+    """Queries and server time of `repeats` requests after a warm-up; `cold` empties the
+    cache before each, so that nothing computed by an earlier request is reused."""
+    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -55,6 +59,8 @@ def measure(client, url: str, repeats: int) -> dict:
     get()  # warm caches (templates, connection)
     times, queries = [], set()
     for _ in range(repeats):
+        if cold:
+            cache.clear()
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             get()
@@ -101,10 +107,17 @@ def run_one(learners: int, labs: int, attempts: int, repeats: int) -> dict:
     )
     client = Client()
     client.force_login(teacher)
+    dashboard = reverse("cohorts:dashboard", args=[cohort.pk])
     pages = {
-        "dashboard": reverse("cohorts:dashboard", args=[cohort.pk]),
-        "drill-down": reverse("cohorts:learner", args=[cohort.pk, busiest["user_id"]]),
-        "gradebook.csv": reverse("cohorts:gradebook_csv", args=[cohort.pk]),
+        # The baseline: a page of the same site that reads almost nothing.
+        "cohort list": (reverse("cohorts:list"), False),
+        "dashboard": (dashboard, False),
+        "dashboard cold": (dashboard, True),
+        "by risk, p. 2": (dashboard + "?sort=risk&page=2", False),
+        "by mean": (dashboard + "?sort=mean", False),
+        "search": (dashboard + "?q=00", False),
+        "drill-down": (reverse("cohorts:learner", args=[cohort.pk, busiest["user_id"]]), False),
+        "gradebook.csv": (reverse("cohorts:gradebook_csv", args=[cohort.pk]), False),
     }
     return {
         "learners": report.learners,
@@ -113,13 +126,15 @@ def run_one(learners: int, labs: int, attempts: int, repeats: int) -> dict:
         "checks": report.tests,
         "busiest_learner_submissions": busiest["n"],
         "synth_s": synth_s,
-        "pages": {name: measure(client, url, repeats) for name, url in pages.items()},
+        "pages": {
+            name: measure(client, url, repeats, cold=cold) for name, (url, cold) in pages.items()
+        },
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 2000])
     parser.add_argument("--labs", type=int, default=12)
     parser.add_argument("--attempts", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=30)
@@ -161,17 +176,21 @@ def main() -> None:
 
     print()
     print(f"{'database':<11} {'learners':>8} {'submissions':>11}  {'page':<14}"
-          f" {'queries':>7} {'median ms':>9} {'p95 ms':>8}")  # fmt: skip
+          f" {'queries':>7} {'median ms':>9} {'p95 ms':>8} {'x baseline':>10}")  # fmt: skip
     for db_name, result in rows:
+        baseline = result["pages"]["cohort list"]["median_ms"]
         for page, m in result["pages"].items():
             queries = "/".join(str(q) for q in m["queries"])
             print(
                 f"{db_name:<11} {result['learners']:>8} {result['submissions']:>11}  {page:<14}"
                 f" {queries:>7} {m['median_ms']:>9.1f} {m['p95_ms']:>8.1f}"
+                f" {m['median_ms'] / baseline:>10.1f}"
             )
     print()
     print("Drill-down: the learner with the most submissions in each cohort. Queries are")
-    print("per request; the same number at both sizes means they do not grow with the cohort.")
+    print("per request; the same number at every size means they do not grow with the cohort.")
+    print("x baseline: the median over the cohort list's median in the same run. 'dashboard")
+    print("cold' empties the cache first, so it recomputes activity and failing checks too.")
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def test_a_score_reads_the_same_everywhere(
     assert labs_with_progress(Lab.objects.all(), learner).get(pk=lab.pk).my_passed is full
 
     board = dashboard_build(cohort)
-    (row,) = board.learners
+    (row,) = board.page.rows
     assert row.cells[0].passed is full
     assert board.labs[0].passed == (1 if full else 0)
 

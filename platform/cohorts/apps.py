@@ -6,7 +6,9 @@ class CohortsConfig(AppConfig):
 
     def ready(self) -> None:
         # Grading sits below cohorts; it learns the cohorts' rules through this interface.
+        from cohorts import signals
         from cohorts.rules import CohortRules
         from grading import policy
 
         policy.install(CohortRules())
+        signals.connect()

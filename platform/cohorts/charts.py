@@ -151,7 +151,10 @@ def heat_class(percent: float | None) -> str:
 def heatmap_body(rows, learner_url) -> str:
     """The heatmap's <tbody> rows as HTML. Built here with plain string formatting rather
     than in the template (or format_html, per cell) because a 500 × 12 grid that way costs
-    most of the page's time; every text that comes from data goes through escape()."""
+    most of the page's time; every text that comes from data goes through escape().
+
+    A cell shows the counted score (as the gradebook counts it) and the attempts; work
+    the late policy touched says so in the cell, with the reason in its title."""
     parts = []
     for row in rows:
         risk = (
@@ -164,11 +167,17 @@ def heatmap_body(rows, learner_url) -> str:
             if not cell.attempts:
                 cells.append('<td class="empty">–</td>')
                 continue
+            marks = late_marks(cell)
+            if cell.best is None:
+                cells.append(
+                    f'<td class="empty">–<span class="tries">×{cell.attempts}</span>{marks}</td>'
+                )
+                continue
             passed = cell.passed
             cells.append(
                 f'<td class="{heat_class(cell.best)}{PASSED_CLASS if passed else ""}">'
-                f'<strong>{cell.best or 0:.0f}</strong><span class="tries">×{cell.attempts}</span>'
-                f"{PASSED_NOTE if passed else ''}</td>"
+                f'<strong>{cell.best:.0f}</strong><span class="tries">×{cell.attempts}</span>'
+                f"{PASSED_NOTE if passed else ''}{marks}</td>"
             )
         parts.append(
             f'<tr><th scope="row"><a href="{escape(learner_url(row.user_id))}">'
@@ -176,6 +185,19 @@ def heatmap_body(rows, learner_url) -> str:
             f'<td class="mean">{row.mean_best:.0f}</td></tr>'
         )
     return mark_safe("\n".join(parts))  # every data-derived part was escaped above
+
+
+def late_marks(cell) -> str:
+    """The cell's marks for late and for uncounted work, each with its reason."""
+    marks = []
+    if cell.late_note:
+        marks.append(f'<span class="late" title="{escape(cell.late_note)}">late</span>')
+    if cell.uncounted_note:
+        marks.append(
+            f'<span class="late" title="{escape(cell.uncounted_note)}">'
+            f"+{cell.uncounted_attempts} not counted</span>"
+        )
+    return "".join(marks)
 
 
 PASSED_CLASS = " passed"

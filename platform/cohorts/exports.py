@@ -11,8 +11,8 @@ import csv
 import json
 from collections.abc import Iterator
 
-from cohorts.dashboard import cohort_submissions
-from cohorts.models import Assignment, Cohort, Membership
+from cohorts.dashboard import Cell, cohort_submissions
+from cohorts.models import Cohort, Membership, Standing
 from grading.models import Submission, score_percent
 
 CHUNK = 2000
@@ -32,16 +32,6 @@ def csv_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def gradebook_score(assignment: Assignment, attempts: list[tuple], policy: str) -> float | None:
-    """The counted percent for one learner and lab from (created_at, percent) attempts in
-    time order: late penalties applied, then the best or the last counted attempt."""
-    scored = [assignment.counted_percent(percent, created_at) for created_at, percent in attempts]
-    counted = [c for c in scored if c is not None]
-    if not counted:
-        return None
-    return counted[-1] if policy == Cohort.ScorePolicy.LAST else max(counted)
-
-
 def _learners(cohort: Cohort):
     return (
         Membership.objects.filter(cohort=cohort, role=Membership.Role.LEARNER)
@@ -52,31 +42,36 @@ def _learners(cohort: Cohort):
 
 
 def gradebook_lines(cohort: Cohort) -> Iterator[str]:
-    """CSV lines: a header, then one row per learner with a column per assigned lab."""
+    """CSV lines: a header, then one row per learner with a column per assigned lab (the
+    counted score, as the dashboard shows it) and a last column saying, per lab, what the
+    late policy did to that learner's work."""
     writer = csv.writer(_Echo())
     assignments = list(cohort.assignments.select_related("lab"))
-    column = {a.lab_id: i for i, a in enumerate(assignments)}
+    column = {a.pk: i for i, a in enumerate(assignments)}
     # Lab slugs start with a letter or digit (catalog.labfiles), so only names need care.
-    yield writer.writerow(["learner", *(f"{a.lab.slug} (%)" for a in assignments)])
-    attempts = (
-        cohort_submissions(cohort, list(column))
-        .filter(status=Submission.Status.GRADED)
-        .order_by("user__username", "user_id", "created_at")
-        .values_list("user_id", "lab_id", "created_at", "score", "max_score")
+    yield writer.writerow(["learner", *(f"{a.lab.slug} (%)" for a in assignments), "late work"])
+    standings = (
+        Standing.objects.filter(assignment_id__in=list(column))
+        .order_by("user__username", "user_id")
         .iterator(chunk_size=CHUNK)
     )
-    pending = next(attempts, None)
+    pending = next(standings, None)
     for user_id, username in _learners(cohort):
-        mine: list[list[tuple]] = [[] for _ in assignments]
-        while pending is not None and pending[0] == user_id:
-            _, lab_id, created_at, score, max_score = pending
-            mine[column[lab_id]].append((created_at, score_percent(score, max_score)))
-            pending = next(attempts, None)
-        scores = [
-            gradebook_score(a, mine[i], cohort.score_policy) for i, a in enumerate(assignments)
+        cells = [Cell() for _ in assignments]
+        while pending is not None and pending.user_id == user_id:
+            cells[column[pending.assignment_id]] = Cell.of(pending, cohort.score_policy)
+            pending = next(standings, None)
+        notes = [
+            f"{a.lab.slug}: {note}"
+            for a, cell in zip(assignments, cells, strict=True)
+            for _, note in cell.marks
         ]
         yield writer.writerow(
-            [csv_text(username), *("" if s is None else f"{s:.2f}" for s in scores)]
+            [
+                csv_text(username),
+                *("" if c.best is None else f"{c.best:.2f}" for c in cells),
+                "; ".join(notes),
+            ]
         )
 
 
@@ -112,6 +107,8 @@ def results_json_chunks(cohort: Cohort) -> Iterator[str]:
     for i, s in enumerate(submissions):
         assignment = assignments[s.lab_id]
         percent = score_percent(s.score, s.max_score, s.status == Submission.Status.GRADED)
+        # How the attempt counts, by the rule of the gradebook and the dashboard.
+        count = assignment.attempt_count(percent, s.created_at)
         record = {
             "learner": s.user.username,
             "lab": s.lab.slug,
@@ -121,8 +118,10 @@ def results_json_chunks(cohort: Cohort) -> Iterator[str]:
             "score": s.score,
             "max_score": s.max_score,
             "percent": percent,
-            "days_late": assignment.days_late(s.created_at),
-            "counted_percent": assignment.counted_percent(percent, s.created_at),
+            "days_late": count.days_late,
+            "counted": count.counted is not None,
+            "counted_percent": count.counted,
+            "late_work": count.note,
             "tests": [
                 {
                     "name": t.name,

@@ -4,6 +4,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from catalog.models import Lab
 from cohorts.models import Assignment, Cohort, Membership
@@ -60,6 +61,9 @@ class AssignmentForm(forms.ModelForm):
         lab_field = cast(forms.ModelChoiceField, self.fields["lab"])
         lab_field.queryset = Lab.objects.active()
         self.fields["penalty_per_day"].help_text = "Percent of full marks per started day late."
+        zone = zone_words()
+        self.fields["opens_at"].help_text = f"In {zone}."
+        self.fields["due_at"].help_text = f"In {zone}; work after it is late."
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -74,8 +78,26 @@ class AssignmentForm(forms.ModelForm):
         return data
 
 
+def zone_words() -> str:
+    """The time zone that dates on forms are read in, as people say it."""
+    now = timezone.localtime()
+    offset = now.strftime("%z")
+    return f"{timezone.get_current_timezone_name()} time (UTC{offset[:3]}:{offset[3:]})"
+
+
 class CohortSettingsForm(forms.ModelForm):
     class Meta:
         model = Cohort
-        fields = ["score_policy", "inactive_days"]
-        labels = {"inactive_days": "At risk after this many days without a submission"}
+        fields = ["score_policy", "inactive_days", "stuck_attempts", "behind_labs"]
+        labels = {
+            "inactive_days": "At risk after this many days without a submission",
+            "stuck_attempts": "At risk after this many attempts at a lab without passing",
+            "behind_labs": "At risk when this many labs are past due and not passed",
+        }
+        help_texts = {
+            "behind_labs": "A missed deadline of a lab that closes is a risk on its own.",
+        }
+        widgets = {
+            name: forms.NumberInput(attrs={"min": 1})
+            for name in ("inactive_days", "stuck_attempts", "behind_labs")
+        }

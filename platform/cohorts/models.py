@@ -1,17 +1,17 @@
 """Cohorts: who teaches and who learns together, their invites, assignments and regrades."""
 
-import math
 import secrets
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from grading.models import GradeRun, score_percent
+from cohorts import standing
+from grading.models import GradeRun, LabProgress, Submission, score_percent
 
 
 class CohortQuerySet(models.QuerySet):
@@ -54,8 +54,12 @@ class Cohort(models.Model):
     score_policy = models.CharField(
         max_length=8, choices=ScorePolicy.choices, default=ScorePolicy.BEST
     )
-    # A learner with no submission for this many days is shown as at risk.
+    # When the dashboard shows a learner as at risk (a missed deadline of a lab that
+    # closes always does): no submission for this many days, this many attempts at a lab
+    # without passing it, or this many labs past their due date and not passed.
     inactive_days = models.PositiveIntegerField(default=7)
+    stuck_attempts = models.PositiveIntegerField(default=8, validators=[MinValueValidator(1)])
+    behind_labs = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)])
     # Archived: gone from the lists and closed to new members, with every row kept.
     archived_at = models.DateTimeField(null=True, blank=True)
 
@@ -266,27 +270,94 @@ class Assignment(models.Model):
         return f"{self.lab_id} in {self.cohort_id}"
 
     def days_late(self, when) -> int:
-        """Started days after the due date (an hour late is one day late)."""
-        if when <= self.due_at:
-            return 0
-        return math.ceil((when - self.due_at) / timedelta(days=1))
+        return standing.days_late(self, when)
 
     def counted_percent(self, percent: float | None, when) -> float | None:
-        """A score (percent of full marks) after the late policy; None when it does not count."""
-        if percent is None:
-            return None
-        late = self.days_late(when)
-        if not late:
-            return percent
-        if self.late_policy == self.LatePolicy.CLOSE:
-            return None
-        return max(0.0, percent - self.penalty_per_day * late)
+        return standing.counted_percent(self, percent, when)
+
+    def attempt_count(self, percent: float | None, when) -> standing.AttemptCount:
+        """How an attempt with this score, handed in then, counts (see cohorts.standing)."""
+        return standing.attempt_count(self, percent, when)
 
     def is_past_due(self, now=None) -> bool:
         return (now or timezone.now()) > self.due_at
 
     def takes_work(self, now=None) -> bool:
         return self.late_policy != self.LatePolicy.CLOSE or not self.is_past_due(now)
+
+
+class StandingQuerySet(models.QuerySet):
+    def refresh(self, assignments, user_ids=None) -> int:
+        """Recompute the rows of these assignments, for all of each cohort's learners or
+        only `user_ids`, in a few queries per assignment. Safe to run twice; returns the
+        number of rows written."""
+        wanted = None if user_ids is None else list(user_ids)
+        written = 0
+        for assignment in assignments:
+            learners = Membership.objects.filter(
+                cohort_id=assignment.cohort_id, role=Membership.Role.LEARNER
+            )
+            if wanted is not None:
+                learners = learners.filter(user_id__in=wanted)
+            ids = list(learners.values_list("user_id", flat=True))
+            if not ids:
+                continue
+            rows = standing.standing_rows(
+                assignment,
+                ids,
+                models={"Standing": Standing, "Submission": Submission, "LabProgress": LabProgress},
+            )
+            self.bulk_create(
+                rows,
+                batch_size=500,
+                update_conflicts=True,
+                unique_fields=["assignment", "user"],
+                update_fields=list(standing.ROW_FIELDS),
+            )
+            written += len(rows)
+        return written
+
+
+class Standing(models.Model):
+    """One learner's counted work on one assignment: what the heatmap, the progress page,
+    the at-risk list and the gradebook read (cohorts.standing says how attempts count).
+
+    Kept by the write paths: a graded or regraded attempt (grading.policy), a new member,
+    and a changed assignment (cohorts.signals). Both score policies are kept, so changing
+    the cohort's policy rewrites nothing.
+    """
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="standings")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    attempts = models.PositiveIntegerField(default=0)  # graded attempts
+    counted_best = models.FloatField(null=True, blank=True)  # percent, after the late policy
+    best_days_late = models.PositiveIntegerField(default=0)  # of the attempt counted_best is
+    counted_last = models.FloatField(null=True, blank=True)
+    last_days_late = models.PositiveIntegerField(default=0)
+    late_attempts = models.PositiveIntegerField(default=0)  # counted with a penalty
+    uncounted_attempts = models.PositiveIntegerField(default=0)  # after the lab closed
+    passed = models.BooleanField(default=False)  # full marks in an attempt that counts
+    passed_on_time = models.BooleanField(default=False)
+    attempts_to_pass = models.PositiveIntegerField(null=True, blank=True)
+    hours_to_pass = models.FloatField(null=True, blank=True)
+    last_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StandingQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "user"], name="one_standing_per_learner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.assignment_id}"
+
+    def counted(self, policy: str) -> float | None:
+        """The score the gradebook gives under the cohort's score policy."""
+        return self.counted_last if policy == Cohort.ScorePolicy.LAST else self.counted_best
+
+    def counted_days_late(self, policy: str) -> int:
+        return self.last_days_late if policy == Cohort.ScorePolicy.LAST else self.best_days_late
 
 
 class RegradeQuerySet(models.QuerySet):

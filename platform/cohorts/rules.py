@@ -1,5 +1,5 @@
-"""The rules cohorts give grading (grading.policy): due dates that close work, and which
-instructors may see which learners' submissions."""
+"""The rules cohorts give grading (grading.policy): due dates that close work, which
+instructors may see which learners' submissions, and keeping the cohorts' standings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from cohorts.models import Assignment, Membership
+from cohorts.models import Assignment, Membership, Standing
 
 
 class CohortRules:
@@ -39,3 +39,11 @@ class CohortRules:
             cohort_memberships__cohort__memberships__user=user,
             cohort_memberships__cohort__memberships__role=Membership.Role.INSTRUCTOR,
         )
+
+    def progress_changed(self, *, user_id, lab_id) -> None:
+        assigned = Assignment.objects.filter(
+            lab_id=lab_id,
+            cohort__memberships__user_id=user_id,
+            cohort__memberships__role=Membership.Role.LEARNER,
+        )
+        Standing.objects.refresh(assigned, user_ids=[user_id])

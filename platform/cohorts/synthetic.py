@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Lab
-from cohorts.models import Assignment, Cohort, Membership
+from cohorts.models import Assignment, Cohort, Membership, Standing
 from grading.models import (
     LabOpening,
     LabProgress,
@@ -201,6 +201,8 @@ def cohort_synth(
             Submission.objects.bulk_create(submissions, batch_size=BATCH)
         TestResult.objects.bulk_create(tests, batch_size=BATCH)
         LabProgress.objects.bulk_create(progress, batch_size=BATCH)
+        # bulk_create sends no signals: count the work as the write paths would.
+        Standing.objects.refresh(assignments)
     # Fresh planner statistics after a bulk load, as autovacuum would give a live site;
     # without them PostgreSQL plans the cohort's queries for empty tables.
     with connection.cursor() as cursor:

@@ -3,6 +3,7 @@ dashboard, drill-down, exports and regrades. Every instructor page fetches its c
 through Cohort.objects.taught_by()."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,12 +20,11 @@ from catalog.models import Lab
 from cohorts import charts
 from cohorts.dashboard import (
     SORTS,
-    Cell,
+    RiskRules,
     dashboard_build,
-    learner_cells,
+    learner_rows,
     skill_columns,
     skill_mastery,
-    sort_learners,
 )
 from cohorts.exports import gradebook_lines, results_json_chunks
 from cohorts.forms import (
@@ -48,9 +48,7 @@ from cohorts.services import (
 from cohorts.services import (
     regrade_discard as discard_regrade,
 )
-from grading.models import Submission
-
-AT_RISK_SHOWN = 25
+from grading.models import Submission, score_percent
 
 
 def _taught(request, pk) -> Cohort:
@@ -181,23 +179,30 @@ def _invitation(request, code: str):
     )
 
 
+def _page_number(value: str) -> int:
+    return int(value) if value.isdigit() else 1
+
+
 @login_required
 def dashboard(request, pk):
     cohort = _taught(request, pk)
-    board = dashboard_build(cohort)
-    lab_ids = [a.lab_id for a in board.assignments]
-    sort = request.GET.get("sort", "name")
-    rows = sort_learners(board.learners, sort, lab_ids)
+    query = request.GET.get("q", "").strip()[:150]
+    board = dashboard_build(
+        cohort,
+        sort=request.GET.get("sort", "name"),
+        query=query,
+        page=_page_number(request.GET.get("page", "")),
+    )
     learner_url = reverse("cohorts:learner", args=[cohort.pk, 0]).replace("/0/", "/{}/")
-    heatmap = charts.heatmap_body(rows, learner_url.format)
+    heatmap = charts.heatmap_body(board.page.rows, learner_url.format)
     lab_charts = [
         (
             stats,
             charts.bar_figure(
                 stats.histogram,
                 [f"{10 * i}" for i in range(10)],
-                title=f"Best scores on {stats.lab.title}",
-                x_title="best score (% of full marks, decile start)",
+                title=f"Counted scores on {stats.lab.title}",
+                x_title="counted score (% of full marks, decile start)",
                 y_title="learners",
             ),
         )
@@ -217,11 +222,13 @@ def dashboard(request, pk):
         list(board.cohort_skills),
         title="Cohort mastery per skill",
         x_title="skill",
-        y_title="mean best score",
+        y_title="mean counted score",
         y_max=100,
         unit="%",
         width=640,
     )
+    page = board.page
+    keep = {"sort": page.sort, **({"q": query} if query else {})}
     return render(
         request,
         "cohorts/dashboard.html",
@@ -229,41 +236,44 @@ def dashboard(request, pk):
             "cohort": cohort,
             "board": board,
             "heatmap": heatmap,
-            "sort": sort,
+            "page": page,
+            "sort": page.sort,
             "sorts": SORTS,
+            "query": query,
+            "previous_url": _query_url(keep, page.number - 1) if page.number > 1 else "",
+            "next_url": _query_url(keep, page.number + 1) if page.number < page.pages else "",
             "lab_charts": lab_charts,
             "activity_chart": activity_chart,
             "skills_chart": skills_chart,
-            # The most at risk first; the heatmap sorted by risk shows everyone.
-            "at_risk": sort_learners([r for r in board.learners if r.risks], "risk", [])[
-                :AT_RISK_SHOWN
-            ],
-            "at_risk_count": sum(1 for r in board.learners if r.risks),
             "regrades": cohort.regrades.select_related("lab")[:10],
         },
     )
 
 
+def _query_url(params: dict, page: int) -> str:
+    return "?" + urlencode({**params, "page": page}) + "#heatmap"
+
+
 @login_required
 def my_progress(request, pk):
-    """A learner's own view of a cohort: due dates and their mastery per skill."""
+    """A learner's own view of a cohort: due dates, their counted scores (as the
+    gradebook counts them, late work marked) and their mastery per skill."""
     cohort = get_object_or_404(Cohort.objects.joined_by(request.user), pk=pk)
     assignments = list(cohort.assignments.select_related("lab"))
-    cells = learner_cells(cohort, assignments, user_ids=[request.user.pk])
-    mine = [cells.get((request.user.pk, a.lab_id)) or Cell() for a in assignments]
-    mastery = skill_mastery(skill_columns(assignments), mine)
+    mine = learner_rows(cohort, assignments, [request.user.pk])[0]
+    mastery = skill_mastery(skill_columns(assignments), [c.best for c in mine.cells])
     return render(
         request,
         "cohorts/my_progress.html",
         {
             "cohort": cohort,
-            "rows": list(zip(assignments, mine, strict=True)),
+            "rows": list(zip(assignments, mine.cells, strict=True)),
             "chart": charts.bar_figure(
                 [round(v, 1) for v in mastery.values()],
                 list(mastery),
                 title="Your mastery per skill",
                 x_title="skill",
-                y_title="mean best score",
+                y_title="mean counted score",
                 y_max=100,
                 unit="%",
                 width=640,
@@ -394,16 +404,33 @@ def learner_detail(request, pk, user_id):
     lab_ids = cohort.assignments.values("lab_id")
     # The cohort came through taught_by() and the learner through the cohort, so their
     # submissions are this instructor's to see (the same rule as Submission.visible_to).
-    submissions = (
+    submissions = list(
         learner.submissions.filter(lab_id__in=lab_ids)
         .select_related("lab")
         .prefetch_related("tests", "files")
         .order_by("lab__title", "-created_at")
     )
+    assignments = list(cohort.assignments.select_related("lab"))
+    by_lab = {a.lab_id: a for a in assignments}
+    for s in submissions:
+        # How this attempt counts here: the rule the heatmap and the gradebook follow.
+        s.count = (
+            by_lab[s.lab_id].attempt_count(score_percent(s.score, s.max_score), s.created_at)
+            if s.status == Submission.Status.GRADED
+            else None
+        )
+    now = timezone.now()
+    row = learner_rows(cohort, assignments, [learner.pk])[0]
     return render(
         request,
         "cohorts/learner.html",
-        {"cohort": cohort, "learner": learner, "submissions": submissions},
+        {
+            "cohort": cohort,
+            "learner": learner,
+            "submissions": submissions,
+            "standing": list(zip(assignments, row.cells, strict=True)),
+            "risks": RiskRules.of(cohort, assignments, now).reasons(row, assignments, now),
+        },
     )
 
 

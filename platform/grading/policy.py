@@ -1,4 +1,5 @@
-"""What grading asks of the layer that organises learners: due dates and who teaches whom.
+"""What grading asks of the layer that organises learners: due dates and who teaches whom,
+and what it tells that layer: that a learner's graded work changed.
 
 Grading sits below cohorts and imports nothing from it. Cohorts installs its rules here
 when Django starts (cohorts.apps); without them nothing closes, no lab has a due date
@@ -27,6 +28,10 @@ class Policy(Protocol):
         """The users whose work `user` may see as their instructor."""
         ...
 
+    def progress_changed(self, *, user_id, lab_id) -> None:
+        """A learner's graded attempts at a lab changed (graded, or a regrade applied)."""
+        ...
+
 
 class NoCohorts:
     """The rules when nothing organises learners: grading on its own."""
@@ -39,6 +44,9 @@ class NoCohorts:
 
     def taught_learners(self, user) -> QuerySet:
         return get_user_model().objects.none()
+
+    def progress_changed(self, *, user_id, lab_id) -> None:
+        pass
 
 
 _current: Policy = NoCohorts()

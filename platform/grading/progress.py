@@ -1,10 +1,12 @@
-"""Each learner's standing on a lab (LabProgress), kept by the grading write path."""
+"""Each learner's standing on a lab (LabProgress), kept by the grading write path, which
+also tells the layers above (grading.policy) so they can keep their own."""
 
 from __future__ import annotations
 
 from django.db import models
 
 from catalog.marks import full_marks_q
+from grading import policy
 from grading.models import LabOpening, LabProgress, Submission, progress_from_attempts
 
 
@@ -20,6 +22,7 @@ def labprogress_refresh(*, user_id, lab_id) -> LabProgress:
         attempts, opened_at=opened.values_list("first_opened_at", flat=True).first()
     )
     row, _ = LabProgress.objects.update_or_create(user_id=user_id, lab_id=lab_id, defaults=fields)
+    policy.current().progress_changed(user_id=user_id, lab_id=lab_id)
     return row
 
 

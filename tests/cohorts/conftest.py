@@ -111,3 +111,25 @@ def plain_lab(db):
         )
 
     return make
+
+
+@pytest.fixture
+def late_world(cohort, learner, make_user, plain_lab, assign, graded_submission):
+    """Two labs: `pen` takes late work at 10 points a day, `shut` closes at its due date.
+
+    ada hands in `pen` on time at 50% and two days late at 100% (counted 80, late); on
+    `shut` she scores 35% on time and 100% after it closed (not counted). bob's only
+    attempt at `shut` came after it closed: the heatmap once showed its 35 while the
+    gradebook left it blank.
+    """
+    day = timedelta(days=1)
+    bob = make_user("bob")
+    cohort.add_member(bob, Membership.Role.LEARNER)
+    pen = assign(cohort, plain_lab("pen"), due_in_days=-5, policy="penalty", penalty=10)
+    shut = assign(cohort, plain_lab("shut"), due_in_days=-5, policy="close")
+    graded_submission(learner, pen.lab, 5, at=pen.due_at - day)
+    graded_submission(learner, pen.lab, 10, at=pen.due_at + day + timedelta(hours=2))
+    graded_submission(learner, shut.lab, 3.5, at=shut.due_at - day)
+    graded_submission(learner, shut.lab, 10, at=shut.due_at + timedelta(hours=3))
+    graded_submission(bob, shut.lab, 3.5, at=shut.due_at + timedelta(hours=1))
+    return {"pen": pen, "shut": shut, "bob": bob}

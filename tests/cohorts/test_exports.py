@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from cohorts.models import Cohort, Membership
 from grading.models import Submission
+from grading.progress import labprogress_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +41,7 @@ def book(cohort, instructor, learner, make_user, plain_lab, assign, graded_submi
     # A grader error is never a result.
     error = graded_submission(cy, a.lab, 10, at=a.due_at - day)
     Submission.objects.filter(pk=error.pk).update(status=Submission.Status.ERROR)
+    labprogress_refresh(user_id=cy.pk, lab_id=a.lab_id)  # as the pipeline does after a run
     return cohort
 
 
@@ -55,7 +57,10 @@ def test_gradebook_with_best_scores_applies_late_penalties_and_leaves_missing_wo
 ):
     client.force_login(instructor)
     assert gradebook(client, book) == (
-        "learner,a (%),b (%)\r\nada,80.00,90.00\r\nbob,,\r\ncy,50.00,70.00\r\n"
+        "learner,a (%),b (%),late work\r\n"
+        'ada,80.00,90.00,"a: the counted attempt was 2 days late, with the penalty taken"\r\n'
+        "bob,,,b: 1 attempt after the lab closed at its due date: not counted\r\n"
+        "cy,50.00,70.00,\r\n"
     )
 
 
@@ -63,7 +68,10 @@ def test_gradebook_with_last_scores(client, book, instructor):
     Cohort.objects.filter(pk=book.pk).update(score_policy="last")
     client.force_login(instructor)
     assert gradebook(client, book) == (
-        "learner,a (%),b (%)\r\nada,80.00,90.00\r\nbob,,\r\ncy,50.00,40.00\r\n"
+        "learner,a (%),b (%),late work\r\n"
+        'ada,80.00,90.00,"a: the counted attempt was 2 days late, with the penalty taken"\r\n'
+        "bob,,,b: 1 attempt after the lab closed at its due date: not counted\r\n"
+        "cy,50.00,40.00,\r\n"
     )
 
 
@@ -95,14 +103,18 @@ def test_results_json_holds_every_counted_submission_with_checks_and_late_days(
     assert len(data["results"]) == 7  # the grader error is left out
     late = [r for r in data["results"] if r["learner"] == "ada" and r["days_late"]]
     assert late[0]["percent"] == 100.0 and late[0]["counted_percent"] == 80.0
+    assert late[0]["counted"] is True and late[0]["late_work"] == "2 days late: −20 points"
     closed = [r for r in data["results"] if r["learner"] == "bob"]
-    assert closed[0]["counted_percent"] is None
+    assert closed[0]["counted_percent"] is None and closed[0]["counted"] is False
+    assert closed[0]["late_work"] == "1 day late, after the lab closed: not counted"
+    on_time = [r for r in data["results"] if r["learner"] == "cy"]
+    assert {r["late_work"] for r in on_time} == {""}
 
 
 def test_an_empty_cohort_exports_a_header_and_an_empty_list(client, instructor):
     cohort = Cohort.objects.create(name="Empty")
     cohort.add_member(instructor, Membership.Role.INSTRUCTOR)
     client.force_login(instructor)
-    assert gradebook(client, cohort) == "learner\r\n"
+    assert gradebook(client, cohort) == "learner,late work\r\n"
     response = client.get(reverse("cohorts:results_json", args=[cohort.pk]))
     assert json.loads(b"".join(response.streaming_content))["results"] == []

@@ -34,6 +34,8 @@ def instructor_requests(world):
                 "settings-name": "Renamed",
                 "settings-score_policy": "last",
                 "settings-inactive_days": 5,
+                "settings-stuck_attempts": 8,
+                "settings-behind_labs": 2,
             },
         ),
         ("get", reverse("cohorts:learner", args=[pk, world["learner"].pk]), None),

@@ -357,6 +357,8 @@ MATRIX: list[Case] = [
             "settings-name": c.side.cohort.name,
             "settings-score_policy": "best",
             "settings-inactive_days": 7,
+            "settings-stuck_attempts": 8,
+            "settings-behind_labs": 2,
         },
     ),
     Case(
