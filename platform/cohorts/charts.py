@@ -139,6 +139,23 @@ def bar_chart_html(chart: dict) -> str:
     return mark_safe("\n".join(parts))  # every data-derived part was escaped above
 
 
+def skill_bars(mastery: dict[str, float], *, title: str) -> str:
+    """Mastery per skill as a table of bars: each skill's full name on its own row (names
+    are long, and rotated labels under an SVG axis were cut off), its percent, and a bar
+    drawn by the stylesheet from --percent."""
+    rows = [
+        f'<tr><th scope="row">{escape(skill)}</th><td><span class="skill-bar"'
+        f' style="--percent: {max(0.0, min(100.0, value)):.0f}%"></span>'
+        f" {value:.0f}%</td></tr>"
+        for skill, value in mastery.items()
+    ]
+    return mark_safe(
+        '<figure class="chart card cohort-chart skills">'
+        f'<table class="skill-bars"><caption class="muted">{escape(title)}, mean counted score'
+        "</caption><tbody>" + "".join(rows) + "</tbody></table></figure>"
+    )
+
+
 def heat_class(percent: float | None) -> str:
     """A cell's colour class, h0 (0%) to h10 (100%) in steps of 10 points: one hue, darker
     for higher scores, so the scale still reads in grey (and every cell also prints its

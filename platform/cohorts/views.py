@@ -217,16 +217,7 @@ def dashboard(request, pk):
         label_every=7,
         width=640,
     )
-    skills_chart = charts.bar_figure(
-        [round(v, 1) for v in board.cohort_skills.values()],
-        list(board.cohort_skills),
-        title="Cohort mastery per skill",
-        x_title="skill",
-        y_title="mean counted score",
-        y_max=100,
-        unit="%",
-        width=640,
-    )
+    skills_chart = charts.skill_bars(board.cohort_skills, title="Cohort mastery per skill")
     page = board.page
     keep = {"sort": page.sort, **({"q": query} if query else {})}
     return render(
@@ -268,16 +259,7 @@ def my_progress(request, pk):
         {
             "cohort": cohort,
             "rows": list(zip(assignments, mine.cells, strict=True)),
-            "chart": charts.bar_figure(
-                [round(v, 1) for v in mastery.values()],
-                list(mastery),
-                title="Your mastery per skill",
-                x_title="skill",
-                y_title="mean counted score",
-                y_max=100,
-                unit="%",
-                width=640,
-            ),
+            "chart": charts.skill_bars(mastery, title="Your mastery per skill"),
             "now": timezone.now(),
         },
     )
