@@ -90,6 +90,11 @@ class Migration(migrations.Migration):
                         fields=("assignment", "user"), name="one_standing_per_learner"
                     )
                 ],
+                "indexes": [
+                    models.Index(
+                        fields=["assignment", "passed", "hours_to_pass"], name="standing_to_pass"
+                    )
+                ],
             },
         ),
         migrations.RunPython(count_existing_work, migrations.RunPython.noop),
