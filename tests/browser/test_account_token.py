@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts.models import ApiToken
 from tests.browser.screens import SHOTS
+from tests.browser.session import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -18,11 +19,7 @@ def new_token_page(browser, live_server, *, width: int, javascript: bool):
     if javascript:
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", "ada-password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url)
     page.goto(live_server.url + reverse("accounts:account"))
     page.fill("#id_name", "laptop")
     page.click("text=Create token")

@@ -8,6 +8,7 @@ from django.urls import reverse
 from grading.intake import submission_create
 from grading.models import Submission
 from tests.browser.screens import SHOTS
+from tests.browser.session import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -34,11 +35,7 @@ def test_history_diff_numbers_lines_and_fits_the_screen(
     graded(learner, hello_lab, NEWER, 7)
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", "ada-password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url)
     page.goto(live_server.url + reverse("grading:history", args=[hello_lab.slug]))
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / f"history-diff-{width}.png", full_page=True)

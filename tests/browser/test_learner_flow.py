@@ -8,17 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.browser.screens import SHOTS
+from tests.browser.session import log_in
 
 LAB = Path(__file__).resolve().parents[2] / "labs" / "hello-sandbox"
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.worker]
-
-
-def log_in(page, base):
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", "ada-password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])

@@ -7,18 +7,11 @@ import pytest
 from grading.intake import submission_create
 from grading.models import Submission
 from tests.browser.screens import SHOTS
+from tests.browser.session import log_in
 
 pytestmark = pytest.mark.browser
 
 TYPED = "print('my next idea')\n"
-
-
-def log_in(page, base):
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", "ada-password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from grading.intake import submission_create
 from grading.models import Submission, TestResult
 from tests.browser.screens import SHOTS
+from tests.browser.session import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -36,11 +37,7 @@ def test_a_result_shows_its_outcome_and_what_to_do_next(
     passed = graded(learner, hello_lab, 10, output="All fields match.")
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", "ada-password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url)
     SHOTS.mkdir(parents=True, exist_ok=True)
     for name, submission in (("failed", failed), ("passed", passed)):
         page.goto(live_server.url + submission.get_absolute_url())

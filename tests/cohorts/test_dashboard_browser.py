@@ -4,6 +4,7 @@ dark, with screenshots in var/screenshots/ for people to look at."""
 import pytest
 
 from tests.browser.screens import SHOTS
+from tests.browser.session import log_in
 
 pytestmark = [pytest.mark.browser]
 
@@ -19,19 +20,11 @@ def synthetic(transactional_db, make_user):
     return report.cohort
 
 
-def log_in_as_instructor(page, base):
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "turing")
-    page.fill("#id_password", "turing-password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_dashboard_draws_its_heatmap_and_charts(browser, live_server, synthetic, scheme):  # noqa: F811
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    log_in_as_instructor(page, live_server.url)
+    log_in(page, live_server.url, "turing")
     page.goto(f"{live_server.url}/cohorts/{synthetic.pk}/?sort=risk")
     page.wait_for_selector("table.heatmap")
     assert page.locator("table.heatmap tbody tr").count() == 40

@@ -11,16 +11,9 @@ import pytest
 from django.utils import timezone
 
 from tests.browser.screens import SHOTS
+from tests.browser.session import log_in
 
 pytestmark = [pytest.mark.browser]
-
-
-def log_in(page, base, username):
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"{username}-password")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def download(page, link_text) -> str:
