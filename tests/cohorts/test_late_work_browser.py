@@ -43,10 +43,18 @@ def test_late_work_is_marked_alike_on_every_page_and_in_both_exports(
     assert "+1 not counted" in cells.nth(1).inner_text()
     bob = page.locator("table.heatmap tbody tr", has_text="bob").locator("td")
     assert bob.nth(1).inner_text().startswith("–") and "+1 not counted" in bob.nth(1).inner_text()
+    # One missed deadline of a lab that closes puts a learner at risk, with the reason.
+    risks = page.locator("ul.risks").inner_text()
+    assert "ada: missed the closed deadline of Lab shut" in risks
+    assert "bob: missed the closed deadline of Lab shut" in risks
     page.screenshot(path=SHOTS / f"late-dashboard-{width}.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     page.goto(f"{base}/cohorts/{cohort.pk}/assignments/")
+    # Dates say which zone they are in, on the table and on the form.
+    assert page.locator("table.attempt-table tbody tr").first.inner_text().count("UTC") == 2
+    form = page.locator("form", has_text="Assign a lab").inner_text()
+    assert "In UTC time (UTC+00:00); work after it is late." in form
     gradebook = list(csv.reader(io.StringIO(download(page, "gradebook"))))
     assert gradebook[1][:3] == ["ada", "80.00", "35.00"]
     assert "pen: the counted attempt was 2 days late" in gradebook[1][3]
@@ -76,7 +84,13 @@ def test_late_work_is_marked_alike_on_every_page_and_in_both_exports(
     page.screenshot(path=SHOTS / f"late-progress-{width}.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
-    # The lab page says, before anything is handed in, that the lab closed and when.
+    # The lab pages say, before anything is handed in, when the lab is due, or that it
+    # closed and when, in the learner's zone.
+    page.goto(f"{base}/labs/pen/")
+    pen_due = timezone.localtime(late_world["pen"].due_at)
+    due_line = page.locator("p.due").inner_text()
+    assert due_line.startswith(f"Due {pen_due:%a} {pen_due.day} {pen_due:%b %Y, %H:%M} UTC")
+    assert "late work loses 10% a started day" in due_line and "past due" in due_line
     page.goto(f"{base}/labs/shut/")
     due = timezone.localtime(late_world["shut"].due_at)
     notice = page.locator("p.notice.error").inner_text()
