@@ -60,14 +60,6 @@ class Cell:
     hours_to_pass: float | None = None  # from first opening the lab to the first pass
     last_at: datetime | None = None
 
-    @classmethod
-    def of(cls, row: Standing, policy: str) -> Cell:
-        return cls(
-            best=row.counted(policy),
-            days_late=row.counted_days_late(policy),
-            **{name: getattr(row, name) for name in CELL_FIELDS},
-        )
-
     @property
     def late_note(self) -> str:
         """Why the counted score is below the graded one ('' when on time)."""
@@ -191,11 +183,21 @@ def cohort_submissions(cohort: Cohort, lab_ids):
 
 
 def _counted(policy: str) -> str:
-    return "counted_last" if policy == Cohort.ScorePolicy.LAST else "counted_best"
+    return Standing.policy_fields(policy)[0]
 
 
-def _late_field(policy: str) -> str:
-    return "last_days_late" if policy == Cohort.ScorePolicy.LAST else "best_days_late"
+def cells_of(standings, policy: str):
+    """(user_id, assignment_id, Cell) for these Standing rows, read as plain values (not
+    model instances: this runs for every row shown or exported)."""
+    fields = [*Standing.policy_fields(policy), *CELL_FIELDS]
+    rows = standings.values_list("user_id", "assignment_id", *fields)
+    # A stream, so that an export of a large cohort never holds every row at once.
+    for user_id, assignment_id, best, days_late, *rest in rows.iterator(chunk_size=2000):
+        yield (
+            user_id,
+            assignment_id,
+            Cell(best=best, days_late=days_late, **dict(zip(CELL_FIELDS, rest, strict=True))),
+        )
 
 
 def learner_rows(cohort: Cohort, assignments: list[Assignment], user_ids) -> list[LearnerRow]:
@@ -210,15 +212,9 @@ def learner_rows(cohort: Cohort, assignments: list[Assignment], user_ids) -> lis
     }
     position = {a.pk: i for i, a in enumerate(assignments)}
     cells: dict[int, list[Cell]] = {user_id: [Cell() for _ in assignments] for user_id in names}
-    # Plain values, not model instances: this runs for every row of the page.
-    fields = [_counted(cohort.score_policy), _late_field(cohort.score_policy), *CELL_FIELDS]
     rows = Standing.objects.filter(user_id__in=ids, assignment_id__in=list(position))
-    for user_id, assignment_id, best, days_late, *rest in rows.values_list(
-        "user_id", "assignment_id", *fields
-    ):
-        cells[user_id][position[assignment_id]] = Cell(
-            best=best, days_late=days_late, **dict(zip(CELL_FIELDS, rest, strict=True))
-        )
+    for user_id, assignment_id, cell in cells_of(rows, cohort.score_policy):
+        cells[user_id][position[assignment_id]] = cell
     return [
         LearnerRow(user_id, names[user_id][0], names[user_id][1], cells[user_id])
         for user_id in ids
@@ -337,14 +333,14 @@ def lab_stats(cohort: Cohort, assignments: list[Assignment], learners: int) -> l
     """Per lab: who attempted, passed and was late, the medians to a first pass and the
     histogram of counted scores, in four grouped queries and one per lab."""
     ids = [a.pk for a in assignments]
-    counted = _counted(cohort.score_policy)
+    counted, late_field = Standing.policy_fields(cohort.score_policy)
     standings = Standing.objects.filter(assignment_id__in=ids)
     totals = {
         row["assignment_id"]: row
         for row in standings.values("assignment_id").annotate(
             attempted=Count("pk", filter=Q(attempts__gt=0)),
             passed=Count("pk", filter=Q(passed=True)),
-            late=Count("pk", filter=Q(**{f"{_late_field(cohort.score_policy)}__gt": 0})),
+            late=Count("pk", filter=Q(**{f"{late_field}__gt": 0})),
             uncounted=Count("pk", filter=Q(uncounted_attempts__gt=0)),
             total=Sum(Coalesce(counted, Value(0.0), output_field=FloatField())),
         )

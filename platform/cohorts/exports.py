@@ -11,7 +11,7 @@ import csv
 import json
 from collections.abc import Iterator
 
-from cohorts.dashboard import Cell, cohort_submissions
+from cohorts.dashboard import Cell, cells_of, cohort_submissions
 from cohorts.models import Cohort, Membership, Standing
 from grading.models import Submission, score_percent
 
@@ -50,16 +50,17 @@ def gradebook_lines(cohort: Cohort) -> Iterator[str]:
     column = {a.pk: i for i, a in enumerate(assignments)}
     # Lab slugs start with a letter or digit (catalog.labfiles), so only names need care.
     yield writer.writerow(["learner", *(f"{a.lab.slug} (%)" for a in assignments), "late work"])
-    standings = (
-        Standing.objects.filter(assignment_id__in=list(column))
-        .order_by("user__username", "user_id")
-        .iterator(chunk_size=CHUNK)
+    standings = cells_of(
+        Standing.objects.filter(assignment_id__in=list(column)).order_by(
+            "user__username", "user_id"
+        ),
+        cohort.score_policy,
     )
     pending = next(standings, None)
     for user_id, username in _learners(cohort):
         cells = [Cell() for _ in assignments]
-        while pending is not None and pending.user_id == user_id:
-            cells[column[pending.assignment_id]] = Cell.of(pending, cohort.score_policy)
+        while pending is not None and pending[0] == user_id:
+            cells[column[pending[1]]] = pending[2]
             pending = next(standings, None)
         notes = [
             f"{a.lab.slug}: {note}"

@@ -356,12 +356,13 @@ class Standing(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} on {self.assignment_id}"
 
-    def counted(self, policy: str) -> float | None:
-        """The score the gradebook gives under the cohort's score policy."""
-        return self.counted_last if policy == Cohort.ScorePolicy.LAST else self.counted_best
-
-    def counted_days_late(self, policy: str) -> int:
-        return self.last_days_late if policy == Cohort.ScorePolicy.LAST else self.best_days_late
+    @staticmethod
+    def policy_fields(policy: str) -> tuple[str, str]:
+        """(the counted score, how late its attempt was): the columns the gradebook reads
+        under the cohort's score policy."""
+        if policy == Cohort.ScorePolicy.LAST:
+            return "counted_last", "last_days_late"
+        return "counted_best", "best_days_late"
 
 
 class RegradeQuerySet(models.QuerySet):
