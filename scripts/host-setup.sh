@@ -2,7 +2,7 @@
 # Prepares a Debian 12 host to grade submissions: the Docker engine with no default bridge
 # (sandboxes get network "none" anyway, and nothing can fall back to a bridge), gVisor
 # registered as the "runsc" runtime, debootstrap for offline grader images, Chromium for
-# the browser tests, and the grader image itself.
+# the browser tests, and the grader images themselves (every family, see graders/images).
 #
 # Run as root from anywhere in the repository:  sudo scripts/host-setup.sh
 # Safe to run again: it installs only what is missing, rewrites the engine's settings and
@@ -135,5 +135,5 @@ fi
 
 # -- grader image ---------------------------------------------------------------------------
 [ -x "$PYTHON" ] || die "no Python at $PYTHON: create the virtualenv first (python3 -m venv .venv && .venv/bin/pip install -e '.[dev]') or set PYTHON"
-"$PYTHON" -m graders.images build --offline
+"$PYTHON" -m graders.images build --offline --all
 say "done"

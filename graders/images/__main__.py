@@ -6,8 +6,15 @@ import argparse
 import logging
 import sys
 
-from graders.images import image_tag
-from graders.images.builder import MIRROR_ENV, SOURCE_ENV, BuildError, build, default_source
+from graders.images import families, image_tag
+from graders.images.builder import (
+    MIRROR_ENV,
+    SOURCE_ENV,
+    BuildError,
+    build,
+    build_all,
+    default_source,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         const="registry",
         help="base image pulled from a container registry",
     )
-    build_cmd.add_argument("--family", default="python", help="image family (default: python)")
+    which = build_cmd.add_mutually_exclusive_group()
+    which.add_argument(
+        "--family",
+        default="python",
+        help=f"image family (default: python; known: {', '.join(families())})",
+    )
+    which.add_argument("--all", action="store_true", help="build every image family")
     build_cmd.add_argument(
         "--mirror",
         help=f"Debian mirror URL for --offline (default: {MIRROR_ENV}, else the apt sources)",
@@ -65,12 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.verbose:  # our own build log, not the HTTP chatter of the libraries below
             logging.getLogger("graders").setLevel(logging.DEBUG)
-        build(
-            family=args.family,
-            source=args.source or default_source(),
-            mirror=args.mirror,
-            force=args.force,
-        )
+        options = {"source": args.source or default_source(), "mirror": args.mirror}
+        if args.all:
+            build_all(**options, force=args.force)
+        else:
+            build(family=args.family, **options, force=args.force)
     except (BuildError, ValueError) as exc:
         print(f"graders.images: {exc}", file=sys.stderr)
         return 1

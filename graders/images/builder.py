@@ -23,7 +23,8 @@ import docker
 import docker.errors
 import requests
 
-from graders.images import context_files, image_tag, repository
+from graders.images import context_files, families, image_tag, repository
+from graders.images import family as family_spec
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +71,22 @@ def build(
     if source not in SOURCES:
         raise BuildError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
     tag = image_tag(family)
+    extra = family_spec(family).debian_packages
+    if source == "registry" and extra:
+        raise BuildError(
+            f"the {family} image needs Debian packages in its base ({', '.join(extra)}), "
+            "and builds have no network: build it with --offline"
+        )
     client = client or _connect()
     if not force and _exists(client, tag):
         logger.info("grader image %s already built, nothing to do", tag)
         _tag_latest(client, tag, family)
         return tag
-    base = ensure_offline_base(client, mirror=mirror, force=force) if source == "offline" else None
+    base = (
+        ensure_offline_base(client, mirror=mirror, force=force, packages=extra)
+        if source == "offline"
+        else None
+    )
     started = time.monotonic()
     logger.info("building %s from %s", tag, base or "the registry base in the Dockerfile")
     with tempfile.TemporaryDirectory(prefix="downstack-context-") as context:
@@ -111,11 +122,32 @@ def build(
     return tag
 
 
+def build_all(
+    *,
+    source: str | None = None,
+    mirror: str | None = None,
+    force: bool = False,
+    client: docker.DockerClient | None = None,
+) -> list[str]:
+    """Build every family, as ``build`` builds one; return their content tags."""
+    client = client or _connect()
+    return [
+        build(family=name, source=source, mirror=mirror, force=force, client=client)
+        for name in families()
+    ]
+
+
 def ensure_offline_base(
-    client: docker.DockerClient, *, mirror: str | None = None, force: bool = False
+    client: docker.DockerClient,
+    *,
+    mirror: str | None = None,
+    force: bool = False,
+    packages: tuple[str, ...] = (),
 ) -> str:
-    """Make sure the debootstrapped base image exists; return its name."""
-    base = f"{BASE_REPOSITORY}:{_base_recipe_hash()}"
+    """Make sure the debootstrapped base image with ``PACKAGES`` and ``packages`` exists;
+    return its name. Each set of packages is a base of its own, named by its recipe."""
+    packages = PACKAGES + tuple(p for p in packages if p not in PACKAGES)
+    base = f"{BASE_REPOSITORY}:{_base_recipe_hash(packages)}"
     if not force and _exists(client, base):
         logger.info("base image %s already exists, skipping debootstrap", base)
         return base
@@ -132,14 +164,14 @@ def ensure_offline_base(
             "running debootstrap (%s, %s + %s) from %s; this takes a few minutes",
             SUITE,
             VARIANT,
-            ", ".join(PACKAGES),
+            ", ".join(packages),
             mirror,
         )
         _run(
             [
                 "debootstrap",
                 f"--variant={VARIANT}",
-                f"--include={','.join(PACKAGES)}",
+                f"--include={','.join(packages)}",
                 SUITE,
                 str(root),
                 mirror,
@@ -217,8 +249,8 @@ def _mirror_from_one_line(text: str) -> str | None:
     return None
 
 
-def _base_recipe_hash() -> str:
-    recipe = f"{SUITE}|{VARIANT}|{','.join(PACKAGES)}|{os.uname().machine}|{TRIM}"
+def _base_recipe_hash(packages: tuple[str, ...] = PACKAGES) -> str:
+    recipe = f"{SUITE}|{VARIANT}|{','.join(packages)}|{os.uname().machine}|{TRIM}"
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 

@@ -19,6 +19,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import graders.images
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 SUBMIT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 DIFFICULTIES = ("intro", "intermediate", "advanced")
@@ -67,6 +69,9 @@ class LabSpec:
     memory_mb: int
     cpus: float
     pids: int
+    # Scratch space (/tmp, the checker's folder) and the largest file in it; None keeps
+    # the sandbox's defaults.
+    scratch_mb: int | None
     upload_kb: int
     attempts_per_hour: int | None
     instructions: str
@@ -290,9 +295,15 @@ def load_lab(path: Path) -> LabSpec:
     command = grader.strings("command", ["python3", "check.py"])
     if not command:
         raise grader._fail("command", "must not be empty")
+    image = grader.text("image", "python", max_len=200)
+    if ":" not in image:  # a family of this checkout, not a pinned tag
+        try:
+            graders.images.family(image)
+        except ValueError as exc:
+            raise grader._fail("image", str(exc)) from None
 
     limits = top.table_of("limits")
-    limits.reject_unknown({"timeout_s", "memory_mb", "cpus", "pids", "upload_kb"})
+    limits.reject_unknown({"timeout_s", "memory_mb", "cpus", "pids", "scratch_mb", "upload_kb"})
     attempts = top.table_of("attempts")
     attempts.reject_unknown({"per_hour"})
 
@@ -342,7 +353,7 @@ def load_lab(path: Path) -> LabSpec:
         difficulty=difficulty,
         minutes=top.number("minutes", low=1, high=600),
         submit=submit,
-        image=grader.text("image", "python", max_len=200),
+        image=image,
         command=command,
         runtime=runtime,
         seeded=grader.get("seeded", bool, False),
@@ -351,6 +362,7 @@ def load_lab(path: Path) -> LabSpec:
         memory_mb=limits.number("memory_mb", 512, low=32, high=16384),
         cpus=float(limits.number("cpus", 1, low=0.1, high=16, integer=False)),
         pids=limits.number("pids", 128, low=8, high=4096),
+        scratch_mb=limits.number("scratch_mb", None, low=1, high=4096),
         upload_kb=limits.number("upload_kb", 256, low=1, high=10240),
         attempts_per_hour=attempts.number("per_hour", None, low=1, high=1000),
         instructions=readme.read_text(encoding="utf-8"),

@@ -37,6 +37,9 @@ class Lab(models.Model):
     memory_mb = models.PositiveIntegerField()
     cpus = models.FloatField()
     pids = models.PositiveIntegerField()
+    # lab.toml's [limits] scratch_mb: the size of the scratch space and of the largest
+    # file in it (a real etcd preallocates 64 MB of log); empty means the sandbox defaults.
+    scratch_mb = models.PositiveIntegerField(null=True, blank=True)
     upload_kb = models.PositiveIntegerField(default=256)
     attempts_per_hour = models.PositiveIntegerField(null=True, blank=True)
     instructions_md = models.TextField()

@@ -28,6 +28,8 @@ class LabLike(Protocol):
     def cpus(self) -> float: ...
     @property
     def pids(self) -> int: ...
+    @property
+    def scratch_mb(self) -> int | None: ...
 
 
 def resolve_image(image: str) -> str:
@@ -38,6 +40,7 @@ def resolve_image(image: str) -> str:
 
 def sandbox_options(lab: LabLike) -> dict:
     """Keyword arguments for graders.run() shared by grading and `labs check`."""
+    scratch = {"tmpfs_mb": lab.scratch_mb, "fsize_mb": lab.scratch_mb} if lab.scratch_mb else {}
     return {
         "image": resolve_image(lab.image),
         "command": tuple(lab.command),
@@ -47,5 +50,6 @@ def sandbox_options(lab: LabLike) -> dict:
             memory_mb=lab.memory_mb,
             cpus=lab.cpus,
             pids=lab.pids,
+            **scratch,
         ),
     }

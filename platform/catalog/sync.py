@@ -36,6 +36,7 @@ def _fields(spec: LabSpec) -> dict:
         "memory_mb": spec.memory_mb,
         "cpus": spec.cpus,
         "pids": spec.pids,
+        "scratch_mb": spec.scratch_mb,
         "upload_kb": spec.upload_kb,
         "attempts_per_hour": spec.attempts_per_hour,
         "instructions_md": spec.instructions,

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 
 from catalog.labfiles import LabFormatError, load_lab
+from catalog.sandbox import sandbox_options
+from graders import Limits
 from tests.conftest import write_lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +33,7 @@ BROKEN = [
     ('submit = ["main.py"]', 'submit = ["../main.py"]', "lab.toml", "submit"),
     ('submit = ["main.py"]', "submit = []", "lab.toml", "submit"),
     ("memory_mb = 128", "memory_mb = 1", "lab.toml", "limits.memory_mb"),
+    ("memory_mb = 128", "memory_mb = 128\nscratch_mb = 0", "lab.toml", "limits.scratch_mb"),
     ('title = "Lab broken"', "", "lab.toml", "title"),
     (
         "timeout_s = 20",
@@ -49,6 +52,12 @@ BROKEN = [
         'memory_mb = 128\n[grader]\ninclude = ["grader/check.py"]',
         "lab.toml",
         "grader.include",
+    ),
+    (
+        "memory_mb = 128",
+        'memory_mb = 128\n[grader]\nimage = "python-etc"',
+        "lab.toml",
+        "grader.image",
     ),
     (
         "memory_mb = 128",
@@ -171,3 +180,15 @@ def test_grader_files_may_not_shadow_included_ones(tmp_path):
     (path / "grader" / "starter" / "main.py").write_text("print('shadow')\n")
     with pytest.raises(LabFormatError, match="would clash"):
         load_lab(path)
+
+
+def test_scratch_mb_sizes_the_scratch_space_and_the_largest_file(tmp_path):
+    path = write_lab(tmp_path, "scratch", "print(1)\n")
+    defaults = sandbox_options(load_lab(path))["limits"]
+    assert (defaults.tmpfs_mb, defaults.fsize_mb) == (Limits().tmpfs_mb, Limits().fsize_mb)
+    toml = path / "lab.toml"
+    toml.write_text(
+        toml.read_text().replace("memory_mb = 128", "memory_mb = 128\nscratch_mb = 300")
+    )
+    limits = sandbox_options(load_lab(path))["limits"]
+    assert (limits.tmpfs_mb, limits.fsize_mb) == (300, 300)

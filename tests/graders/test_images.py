@@ -64,3 +64,40 @@ def test_mirror_comes_from_one_line_sources(tmp_path: Path) -> None:
 def test_no_mirror_says_how_to_give_one(tmp_path: Path) -> None:
     with pytest.raises(builder.BuildError, match="--mirror"):
         builder.debian_mirror([tmp_path / "missing.list", tmp_path])
+
+
+def test_a_family_built_like_another_adds_its_debian_packages_and_its_own_tag() -> None:
+    etcd = graders.images.family("python-etcd")
+    assert etcd.build_dir == graders.images.family_dir("python")
+    assert etcd.debian_packages == ("etcd-server", "etcd-client")
+    files = context_files("python-etcd")
+    assert files["Dockerfile"] == context_files("python")["Dockerfile"]
+    assert "family.toml" in files
+    assert re.fullmatch(r"downstack/grader-python-etcd:[0-9a-f]{12}", image_tag("python-etcd"))
+    assert graders.images.families() == ["python", "python-etcd"]
+
+
+def test_each_set_of_packages_is_a_base_of_its_own() -> None:
+    plain = builder._base_recipe_hash()
+    assert plain == builder._base_recipe_hash(builder.PACKAGES)
+    assert plain != builder._base_recipe_hash((*builder.PACKAGES, "etcd-server"))
+
+
+def test_a_family_with_debian_packages_cannot_come_from_a_registry() -> None:
+    with pytest.raises(builder.BuildError, match="--offline"):
+        builder.build(family="python-etcd", source="registry")
+
+
+def test_a_malformed_family_file_is_refused(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "python").mkdir()
+    (tmp_path / "python" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "odd").mkdir()
+    monkeypatch.setattr(graders.images, "IMAGES_DIR", tmp_path)
+    for text, message in [
+        ('like = "nope"', "`like` must name a family"),
+        ('like = "python"\ndebian_packages = ["etcd; rm -rf /"]', "Debian package names"),
+        ('like = "python"\ncolour = "red"', "only `like` and `debian_packages`"),
+    ]:
+        (tmp_path / "odd" / "family.toml").write_text(text)
+        with pytest.raises(ValueError, match=message):
+            graders.images.family("odd")
