@@ -21,6 +21,8 @@ from pathlib import Path
 
 import graders.images
 
+from . import patches
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 SUBMIT_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 DIFFICULTIES = ("intro", "intermediate", "advanced")
@@ -94,9 +96,15 @@ class LabSpec:
         return {name: files[name] for name in self.submit if name in files}
 
     def variant_files(self, variant: Expectation) -> dict[str, bytes]:
-        """A variant as it is submitted: its base's submitted files with its own laid over."""
+        """A variant as it is submitted: its base's submitted files with its own laid
+        over, and each `<name>.diff` applied to the base's `<name>`."""
         files = self.submitted_files(variant.base)
-        files.update(self.files(f"variants/{variant.name}"))
+        for name, data in self.files(f"variants/{variant.name}").items():
+            if name.endswith(patches.SUFFIX):
+                target = name.removesuffix(patches.SUFFIX)
+                files[target] = patches.apply(files[target].decode(), data.decode()).encode()
+            else:
+                files[name] = data
         return files
 
 
@@ -233,14 +241,26 @@ def _include(grader: _Fields, path: Path) -> tuple[str, ...]:
 
 
 def _variant_files_problem(path: Path, variant: Expectation, submit: tuple[str, ...]) -> None:
-    """A variant holds only files a learner can submit, and only ones that differ."""
+    """A variant holds only files a learner can submit, or diffs of its base's that
+    apply, and only ones that differ."""
     folder = path / "variants" / variant.name
-    for name, data in read_tree(folder).items():
+    field = f"variants.{variant.name}"
+    held = read_tree(folder)
+    for name, data in held.items():
+        target = name.removesuffix(patches.SUFFIX)
+        if name != target and target in submit:
+            _diff_problem(folder / name, field, path / variant.base / target, data)
+            if target in held:
+                raise LabFormatError(
+                    folder / name, field, f"{target} is there too: keep the file or its diff"
+                )
+            continue
         if name not in submit:
             raise LabFormatError(
                 folder / name,
-                f"variants.{variant.name}",
-                f"{name} is not a file this lab takes (submit = {list(submit)})",
+                field,
+                f"{name} is not a file this lab takes (submit = {list(submit)}), "
+                f"nor a diff of one (<name>{patches.SUFFIX})",
             )
         base_file = path / variant.base / name
         if base_file.is_file() and base_file.read_bytes() == data:
@@ -249,6 +269,23 @@ def _variant_files_problem(path: Path, variant: Expectation, submit: tuple[str, 
                 f"variants.{variant.name}",
                 f"is identical to {variant.base}/{name}; delete it, the base provides it",
             )
+
+
+def _diff_problem(diff_path: Path, field: str, base_file: Path, diff: bytes) -> None:
+    """A variant's diff must apply to its base's file and change it."""
+    if not base_file.is_file():
+        raise LabFormatError(
+            diff_path, field, f"there is no {base_file.name} in the base to apply it to"
+        )
+    original = base_file.read_text()
+    try:
+        changed = patches.apply(original, diff.decode())
+    except (patches.PatchError, UnicodeDecodeError) as error:
+        raise LabFormatError(
+            diff_path, field, f"does not apply to {base_file.parent.name}/{base_file.name}: {error}"
+        ) from None
+    if changed == original:
+        raise LabFormatError(diff_path, field, "changes nothing; delete it, the base provides it")
 
 
 def load_lab(path: Path) -> LabSpec:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import graders
+from catalog import patches
 from catalog.labfiles import LabSpec
 from catalog.models import Lab
 from catalog.sandbox import sandbox_options
 from grading import intake, pipeline
 from grading.models import Submission
-from grading.uploads import check_files, files_from_zip
+from grading.uploads import SubmissionRejected, check_files, files_from_zip
 
 
 @dataclass(frozen=True)
@@ -59,23 +60,27 @@ def learner_files(spec: LabSpec, source: Path, *, base: str = "starter") -> Lear
     A zip is read exactly as the upload form reads one, so it is refused for the same
     reasons with the same words, and must hold every file the lab takes. A folder is a
     learner's working copy, which holds the lab's other files too: those are listed as
-    ignored, and submitted files it lacks come from `base`. Raises SubmissionRejected
+    ignored, and submitted files it lacks come from `base`; a `<file>.diff` in it (as a
+    variant holds) is applied to the base's `<file>`. Raises SubmissionRejected
     for files the platform would refuse and OSError for files that cannot be read.
     """
     rules = intake.upload_rules(
         # Unsaved: only the fields the upload rules read, so an unsynced lab works too.
         Lab(slug=spec.slug, submit_files=list(spec.submit), upload_kb=spec.upload_kb)
     )
+    files = spec.submitted_files(base)
     if source.is_dir():
         given, ignored = {}, []
         for entry in sorted(source.iterdir()):
+            target = entry.name.removesuffix(patches.SUFFIX)
             if entry.name in spec.submit and entry.is_file():
                 given[entry.name] = entry.read_bytes()
+            elif target != entry.name and target in files and entry.is_file():
+                given[target] = _patched(files[target], entry)
             else:
                 ignored.append(entry.name + ("/" if entry.is_dir() else ""))
     else:
         given, ignored = files_from_zip(source.read_bytes(), rules), []
-    files = spec.submitted_files(base)
     files.update(given)
     files = check_files(files, rules)
     return LearnerFiles(
@@ -85,6 +90,14 @@ def learner_files(spec: LabSpec, source: Path, *, base: str = "starter") -> Lear
         filled_in=tuple(sorted(set(files) - set(given))),
         ignored=tuple(ignored),
     )
+
+
+def _patched(original: bytes, diff_file: Path) -> bytes:
+    """The base's file with a variant's diff of it applied, as `labs check` applies it."""
+    try:
+        return patches.apply(original.decode(), diff_file.read_text()).encode()
+    except (patches.PatchError, UnicodeDecodeError) as error:
+        raise SubmissionRejected(f"{diff_file.name} does not apply: {error}") from None
 
 
 def grading_seed(spec: LabSpec, seed: int | None) -> int | None:

@@ -155,6 +155,47 @@ def test_a_variant_needs_a_base_and_only_files_that_differ(tmp_path, table, file
         load_lab(path)
 
 
+DIFF = """\
+--- solution/main.py
++++ variants/v/main.py
+@@ -1 +1 @@
+-print('solution')
++print('bug')
+"""
+
+
+def test_a_variant_diff_is_applied_to_its_bases_file(tmp_path):
+    path = write_lab(tmp_path, "patched", "print(1)\n")
+    _with_variant(path, "v", _BASED, {"main.py.diff": DIFF})
+    spec = load_lab(path)
+    (variant,) = spec.variants
+    assert spec.variant_files(variant) == {"main.py": b"print('bug')\n"}
+
+
+_BASED = '\n[variants.v]\nbase = "solution"\nmin_score = 0\nmax_score = 1\n'
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"main.py.diff": DIFF.replace("-print('solution')", "-print('starter')")},
+            r"does not apply to solution/main.py: hunk 1 does not fit at line 1",
+        ),
+        ({"main.py.diff": DIFF.replace("+print('bug')", "+print('solution')")}, "changes nothing"),
+        ({"main.py.diff": DIFF, "main.py": "print('bug')\n"}, "keep the file or its diff"),
+        ({"main.py.diff": "not a diff\n"}, "expected '---', '\\+\\+\\+' or '@@'"),
+        ({"other.py.diff": DIFF}, "not a file this lab takes"),
+    ],
+)
+def test_a_variant_diff_must_apply_and_change_something(tmp_path, files, message):
+    path = write_lab(tmp_path, "patched", "print(1)\n")
+    _with_variant(path, "v", _BASED, files)
+    with pytest.raises(LabFormatError, match=message) as raised:
+        load_lab(path)
+    assert raised.value.field == "variants.v"
+
+
 def test_the_checker_gets_grader_files_and_included_ones_under_their_own_paths(tmp_path):
     path = write_lab(tmp_path, "includes", "print(1)\n")
     (path / "starter" / "data").mkdir()

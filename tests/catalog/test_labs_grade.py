@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from catalog.labfiles import load_lab
+from grading.labgrade import learner_files
 from tests.conftest import ROOT, write_lab
 
 # A visible check on the program's output, a hidden one on the handed-in note; the seed
@@ -111,6 +113,19 @@ def test_a_folder_lacking_files_gets_the_starters_and_extra_files_are_ignored(
     assert "timed out no, OOM no, output truncated no" in out
     assert "Image: downstack/grader-python:" in out
     assert "graded 1 / 3: not full marks" in out
+
+
+def test_a_diff_in_a_folder_is_applied_to_the_bases_file_as_a_variants_is(lab, tmp_path):
+    diff = "--- starter/main.py\n+++ main.py\n@@ -1 +1 @@\n-print('starter')\n+print('solution')\n"
+    folder = folder_of(tmp_path / "work", {"main.py.diff": diff.encode(), "note.txt": b"hi\n"})
+    files = learner_files(load_lab(lab), folder)
+    assert files.files == {"main.py": SOLUTION["main.py"], "note.txt": b"hi\n"}
+    assert files.given == ("main.py", "note.txt") and files.ignored == ()
+
+    (folder / "main.py.diff").write_text(diff.replace("-print('starter')", "-print('other')"))
+    code, out = grade("graded", folder)
+    assert code == 2
+    assert "main.py.diff does not apply: hunk 1 does not fit at line 1" in out
 
 
 @pytest.mark.docker

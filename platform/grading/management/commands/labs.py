@@ -27,7 +27,8 @@ A zip is read as the upload form reads it: it must hold every file the lab takes
 top or in one folder) and nothing else, and is refused with the form's own message
 otherwise. A folder is taken as a working copy: the files the lab takes are read from
 it, anything else in it is listed as ignored, and the files it lacks come from the
-starter (or --base solution).
+starter (or --base solution). A <file>.diff in the folder, as a variant holds, is applied
+to the base's <file>, so a variant's folder is graded as `labs check` grades it.
 
 The checker gets DOWNSTACK_SEED from --seed, else the lab's check_seed when the lab is
 seeded. Exit codes: 0 full marks, 1 graded but not full marks, 2 usage error (unknown or
