@@ -9,6 +9,7 @@ lab has a check.py) do not see each other's.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import sys
 import tempfile
@@ -42,3 +43,23 @@ def load_checker(slug: str, modules: tuple[str, ...]) -> tuple[Path, dict[str, M
         for name in names:
             sys.modules.pop(name, None)
         sys.modules.update(set_aside)
+
+
+def private_uses(lab: Path, *, imported_from: str | None = None) -> list[str]:
+    """Where a .py file of `lab` imports a `_` name (from `imported_from`, or from any
+    module when it is None) or reaches into a `_` attribute of anything but `self`."""
+    found = []
+    for path in sorted(lab.rglob("*.py")):
+        where = path.relative_to(lab)
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and imported_from in (None, node.module):
+                private = [alias.name for alias in node.names if alias.name.startswith("_")]
+                if private:
+                    found.append(f"{where} imports {private}")
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+                owner = node.value
+                own = isinstance(owner, ast.Name) and owner.id == "self"
+                dunder = node.attr.startswith("__") and node.attr.endswith("__")
+                if not (own or dunder):
+                    found.append(f"{where}:{node.lineno} uses .{node.attr}")
+    return found

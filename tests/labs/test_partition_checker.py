@@ -7,7 +7,6 @@ their own, and imported from there under their own names, which are taken out of
 sys.modules again so that other labs' modules of the same name cannot mix with them.
 """
 
-import ast
 import importlib
 import importlib.util
 import json
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.labs.checker_modules import load_checker
+from tests.labs.checker_modules import load_checker, private_uses
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "labs" / "partition-writes"
@@ -531,14 +530,4 @@ def test_isolated_colluding_nodes_find_no_channel_and_behave_like_the_starter(gr
 
 def test_the_checker_uses_only_the_public_harness_api():
     """No file of the lab imports or reaches into a `_` name, the harness's or another's."""
-    for path in sorted(LAB.rglob("*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "downstack_harness":
-                private = [alias.name for alias in node.names if alias.name.startswith("_")]
-                assert not private, f"{path.relative_to(LAB)} imports {private}"
-            if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-                owner = node.value
-                own = isinstance(owner, ast.Name) and owner.id == "self"
-                dunder = node.attr.startswith("__") and node.attr.endswith("__")
-                assert own or dunder, f"{path.relative_to(LAB)}:{node.lineno} uses .{node.attr}"
+    assert private_uses(LAB, imported_from="downstack_harness") == []
