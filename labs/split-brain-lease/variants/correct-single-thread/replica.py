@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""ledger-writer: one replica of the service that numbers Billing's invoices.
+
+Two replicas run, `a` and `b`. The one that holds the election key in etcd is the
+leader: every APPEND_EVERY_S it appends the next invoice number to the ledger. The
+other one tries to take the key every CAMPAIGN_EVERY_S, in case the leader went away.
+
+Another correct approach: no keepalive thread. One loop does everything in turn:
+it campaigns, or it keeps the lease alive once a third of the TTL has passed, and it
+appends only while the lease is surely alive by the monotonic clock (which keeps
+counting while the process is stopped), fenced with the key's create_revision.
+
+    python3 replica.py --name a --etcd http://127.0.0.1:2379,http://127.0.0.1:22379,\
+http://127.0.0.1:32379 --ledger http://127.0.0.1:7070
+
+It logs to stderr, one line per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+ELECTION_KEY = "/ledger/leader"
+LEASE_TTL_S = 1
+KEEPALIVE_EVERY_S = 0.25
+APPEND_EVERY_S = 0.1
+CAMPAIGN_EVERY_S = 0.25
+REQUEST_TIMEOUT_S = 0.5
+# Stop appending this long before the lease could expire: what the append still needs
+# to reach the ledger, with room to spare.
+SAFETY_MARGIN_S = 0.3
+# What one HTTP exchange can fail with: refused, reset, timed out, a broken reply.
+FAILURES = (OSError, http.client.HTTPException, ValueError)
+
+
+def log(name: str, level: str, msg: str, **fields: object) -> None:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    extra = "".join(
+        f" {key}={json.dumps(value) if isinstance(value, str) and ' ' in value else value}"
+        for key, value in fields.items()
+    )
+    print(f'{now} replica={name} level={level} msg="{msg}"{extra}', file=sys.stderr, flush=True)
+
+
+def post_json(url: str, body: dict | None = None) -> tuple[int, dict]:
+    """(HTTP status, JSON reply) of a POST (or a GET when body is None)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read() or b"{}")
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+class EtcdUnavailable(Exception):
+    """No member could answer."""
+
+
+class Etcd:
+    """etcd's v3 JSON gateway on every member: a call that fails on one member (down for
+    its upgrade, or without a leader) is tried on the next."""
+
+    def __init__(self, endpoints: list[str]) -> None:
+        self.endpoints = endpoints
+        self.preferred = 0
+
+    def call(self, path: str, body: dict) -> dict:
+        problems = []
+        for step in range(len(self.endpoints)):
+            index = (self.preferred + step) % len(self.endpoints)
+            try:
+                _, reply = post_json(self.endpoints[index] + path, body)
+            except FAILURES as error:
+                problems.append(f"{self.endpoints[index]}: {error}")
+                continue
+            if "error" in reply and "header" not in reply:
+                problems.append(
+                    f"{self.endpoints[index]}: {reply.get('message') or reply['error']}"
+                )
+                continue
+            self.preferred = index
+            return reply
+        raise EtcdUnavailable("; ".join(problems))
+
+    def grant(self, ttl_s: int) -> tuple[int, int]:
+        reply = self.call("/v3/lease/grant", {"TTL": ttl_s})
+        return int(reply["ID"]), int(reply["TTL"])
+
+    def keepalive(self, lease: int) -> int:
+        """The lease's TTL after the renewal; 0 when etcd no longer has the lease."""
+        reply = self.call("/v3/lease/keepalive", {"ID": lease})
+        return int(reply.get("result", {}).get("TTL", 0))
+
+    def revoke(self, lease: int) -> None:
+        self.call("/v3/lease/revoke", {"ID": lease})
+
+    def create(self, key: str, value: str, lease: int) -> int | None:
+        """Create `key` with the lease attached unless it exists: the key's create_revision
+        (our fencing token), or None when another replica holds it."""
+        reply = self.call(
+            "/v3/kv/txn",
+            {
+                "compare": [{"target": "CREATE", "key": b64(key), "createRevision": 0}],
+                "success": [{"requestPut": {"key": b64(key), "value": b64(value), "lease": lease}}],
+            },
+        )
+        return int(reply["header"]["revision"]) if reply.get("succeeded") else None
+
+
+class Ledger:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def head(self) -> int:
+        return int(post_json(self.url + "/head")[1]["seq"])
+
+    def append(self, writer: str, seq: int, fence: int) -> tuple[int, dict]:
+        return post_json(self.url + "/append", {"writer": writer, "seq": seq, "fence": fence})
+
+
+@dataclass
+class Term:
+    """One stretch of leadership: our lease, our fencing token, and until when (by the
+    monotonic clock, which keeps counting while the process is stopped) the lease is
+    surely still alive."""
+
+    lease: int
+    revision: int
+    valid_until: float
+    seq: int
+
+
+class Replica:
+    """One thread does everything, in turn: campaign, or keep the lease alive when a
+    third of the TTL has passed, and append while the lease is surely alive."""
+
+    def __init__(self, name: str, etcd: Etcd, ledger: Ledger) -> None:
+        self.name = name
+        self.etcd = etcd
+        self.ledger = ledger
+        self.term: Term | None = None
+        self.renew_at = 0.0
+
+    def run(self) -> None:
+        log(self.name, "info", "starting", endpoints=",".join(self.etcd.endpoints))
+        while True:
+            if self.term is None:
+                self.campaign()
+                time.sleep(CAMPAIGN_EVERY_S)
+                continue
+            if time.monotonic() >= self.renew_at:
+                self.renew(self.term)
+            if self.term is not None:
+                self.append_next(self.term)
+            time.sleep(APPEND_EVERY_S)
+
+    def campaign(self) -> None:
+        try:
+            granted_at = time.monotonic()
+            lease, ttl = self.etcd.grant(LEASE_TTL_S)
+            revision = self.etcd.create(ELECTION_KEY, self.name, lease)
+            if revision is None:
+                self.etcd.revoke(lease)
+                return
+            seq = self.ledger.head() + 1
+        except (EtcdUnavailable, *FAILURES) as error:
+            log(self.name, "warn", "campaign failed", error=str(error))
+            return
+        self.term = Term(lease, revision, granted_at + ttl - SAFETY_MARGIN_S, seq)
+        self.renew_at = granted_at + KEEPALIVE_EVERY_S
+        log(self.name, "info", "became leader", lease=f"{lease:x}", revision=revision)
+
+    def step_down(self, reason: str) -> None:
+        term, self.term = self.term, None
+        log(self.name, "info", "stepped down", reason=reason, revision=term.revision)
+        try:
+            self.etcd.revoke(term.lease)
+        except (EtcdUnavailable, *FAILURES):
+            pass  # the lease expires by itself
+
+    def renew(self, term: Term) -> None:
+        sent = time.monotonic()
+        self.renew_at = sent + KEEPALIVE_EVERY_S
+        try:
+            ttl = self.etcd.keepalive(term.lease)
+        except EtcdUnavailable as error:
+            log(self.name, "warn", "keepalive failed", error=str(error))
+            return
+        if ttl <= 0:
+            self.step_down("etcd no longer has our lease")
+        else:
+            term.valid_until = max(term.valid_until, sent + ttl - SAFETY_MARGIN_S)
+
+    def append_next(self, term: Term) -> None:
+        if time.monotonic() >= term.valid_until:
+            self.step_down("our lease may have expired")
+            return
+        try:
+            status, reply = self.ledger.append(self.name, term.seq, term.revision)
+        except FAILURES as error:
+            log(self.name, "warn", "append failed", seq=term.seq, error=str(error))
+            return
+        if status == 200:
+            log(self.name, "info", "appended invoice", seq=term.seq, entry=reply["entry"])
+            term.seq += 1
+        elif status == 409:
+            self.step_down(f"the ledger has seen fence {reply.get('fence')}")
+        else:
+            log(self.name, "warn", "append refused", seq=term.seq, status=status, reply=str(reply))
+
+
+def shut_down(name: str) -> None:
+    log(name, "info", "shutting down", signal="SIGTERM")
+    sys.exit(0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--name", required=True, help="this replica's name: a or b")
+    parser.add_argument("--etcd", required=True, help="etcd client URLs, comma-separated")
+    parser.add_argument("--ledger", required=True, help="the ledger's URL")
+    args = parser.parse_args()
+    endpoints = [url.strip() for url in args.etcd.split(",") if url.strip()]
+    signal.signal(signal.SIGTERM, lambda *_: shut_down(args.name))
+    Replica(args.name, Etcd(endpoints), Ledger(args.ledger)).run()
+
+
+if __name__ == "__main__":
+    main()
