@@ -49,7 +49,7 @@ def lab_new(
     if not SLUG_RE.match(slug):
         raise ValueError(
             f"{slug!r} is not a lab slug: use 2 to 63 lower-case letters, digits and '-', "
-            "starting with a letter or digit (e.g. retry-storm)"
+            "starting with a letter or digit (e.g. cache-stampede)"
         )
     lab = labs_dir / slug
     test = checker_test_path(labs_dir, slug)

@@ -98,7 +98,7 @@ class Command(BaseCommand):
             "in tests/labs/test_<slug with _>_checker.py beside the labs folder. Refuses a "
             "slug that is taken.",
         )
-        new.add_argument("slug", help="lower-case letters, digits and '-', e.g. retry-storm")
+        new.add_argument("slug", help="lower-case letters, digits and '-', e.g. cache-stampede")
         new.add_argument("--title", help="the lab's title (default: from the slug)")
 
     def handle(self, *args, action, **options):
