@@ -1,79 +1,31 @@
 """The pure logic of retry-storm's checker: part A's answers and their credit, part B's
 runs, outcomes and scoring, and the simulator's determinism.
 
-The grader's modules are imported from the lab's folder by path, beside the starter's
-simulate.py as the checker has it; nothing here starts a process, so these tests need
-neither Docker nor the harness.
+The checker's modules are imported from its folder as the sandbox gives it
+(tests/labs/checker_modules.py), and its own in-process runner drives the simulator;
+nothing here starts a process, so these tests need no Docker.
 """
 
-import importlib.util
 import json
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
-SLUG = "retry-storm"
-LAB = Path(__file__).resolve().parents[2] / "labs" / SLUG
-# A module name of its own: other labs' checkers have modules called scoring or check too.
-MODULE_PREFIX = "retry_storm_checker_"
+from tests.labs.checker_modules import ROOT, load_checker
 
+LAB = ROOT / "labs" / "retry-storm"
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(MODULE_PREFIX + name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # as an import would: dataclasses look for it there
-    spec.loader.exec_module(module)
-    return module
-
-
-def _grader_modules():
-    # The grader's modules import one another (and simulate) by their plain names.
-    saved = {name: sys.modules.get(name) for name in ("simulate", "scoring", "outcomes")}
-    try:
-        sim = _load("simulate", LAB / "starter" / "simulate.py")
-        sys.modules["simulate"] = sim
-        outcomes_module = _load("outcomes", LAB / "grader" / "outcomes.py")
-        sys.modules["outcomes"] = outcomes_module
-        scoring_module = _load("scoring", LAB / "grader" / "scoring.py")
-        sys.modules["scoring"] = scoring_module
-        diagnosis_module = _load("diagnosis", LAB / "grader" / "diagnosis.py")
-        run_plan_module = _load("run_plan", LAB / "grader" / "run_plan.py")
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
-    return sim, scoring_module, outcomes_module, diagnosis_module, run_plan_module
-
-
-simulate, scoring, outcomes, diagnosis, run_plan = _grader_modules()
-starter_policy = _load("starter_policy", LAB / "starter" / "policy.py")
-reference_policy = _load("reference_policy", LAB / "solution" / "policy.py")
-
-
-class InProcess:
-    """A policy module called in-process with the protocol's JSON round trip."""
-
-    def __init__(self, role: str, module) -> None:
-        self.role = role
-        self.policy = module.Policy()
-        self.answer: dict = {}
-
-    def post(self, message: dict) -> None:
-        answer = self.policy.handle(json.loads(json.dumps(message)))
-        self.answer = simulate.parse_reply(self.role, json.dumps(answer))
-
-    def reply(self) -> dict:
-        return self.answer
-
-
-def run(module, seed: int, shape: str):
-    policies = {role: InProcess(role, module) for role in simulate.ROLES}
-    return simulate.simulate(seed, simulate.shape_for(shape, seed), policies)
+# The checker's folder as the sandbox lays it out: grader/ with starter/simulate.py and
+# both policies beside it (lab.toml's include); check.py puts starter/ on the path.
+_, _modules = load_checker(
+    "retry-storm", ("check", "simulate", "scoring", "outcomes", "diagnosis", "run_plan")
+)
+check, simulate, scoring, outcomes, diagnosis, run_plan = (
+    _modules[name] for name in ("check", "simulate", "scoring", "outcomes", "diagnosis", "run_plan")
+)
+starter_policy = check.load_module(check.STARTER_POLICY)
+reference_policy = check.load_module(check.REFERENCE_POLICY)
+run = check.trusted_run
 
 
 # -- part A: parsing and credit ---------------------------------------------------------
