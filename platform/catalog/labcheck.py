@@ -2,8 +2,8 @@
 
 The reference must get full marks, the starter and every variant must land in their
 declared ranges, and every run of the same submission must give exactly the same
-result, check by check. A seeded lab's reference can also be tried on further seeds,
-derived from its check_seed, each of which must give full marks.
+result, check by check. A seeded lab's reference and correct variants can also be tried
+on further seeds, derived from its check_seed, each of which must give full marks.
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ def lab_check(
 ) -> list[CaseOutcome]:
     """Run every known submission of a lab `runs` times; each outcome lists its problems.
 
-    With `seeds`, a seeded lab's reference is also graded once on each of that many
+    With `seeds`, a seeded lab's reference and its alternative correct solutions (the
+    variants whose range reaches full marks) are also graded once on each of that many
     further seeds (see further_seeds), and must get full marks on every check except
     those tagged SEED_ANSWER_TAG (answers the solution wrote for check_seed alone); an
     unseeded lab has no seeds to vary.
@@ -112,24 +113,34 @@ def lab_check(
     if seeds and spec.seeded:
         chosen = further_seeds(spec.check_seed, seeds)
         progress(
-            f"  reference on {seeds} further seed(s) from check_seed {spec.check_seed}: "
-            + ", ".join(map(str, chosen))
+            f"  reference and correct variants on {seeds} further seed(s) from check_seed "
+            f"{spec.check_seed}: " + ", ".join(map(str, chosen))
         )
-        solution = spec.submitted_files("solution")
+        # The reference and every alternative correct solution (a variant whose range
+        # reaches full marks): bounds fitted to the reference alone would fail those.
+        full = outcomes[0].max_score
+        correct = [("reference", cases[0][1])] + [
+            (name, files)
+            for name, files, expectation in cases[2:]
+            if expectation is not None
+            and full is not None
+            and graders.is_full_marks(expectation.max_score, full)
+        ]
         for seed in chosen:
             seed_env = {**env, "DOWNSTACK_SEED": str(seed)}
-            outcome = _run_case(
-                f"reference, seed {seed}",
-                solution,
-                None,
-                1,
-                checker,
-                options,
-                seed_env,
-                skip_tag=SEED_ANSWER_TAG,
-            )
-            progress(_describe(outcome))
-            outcomes.append(outcome)
+            for name, files in correct:
+                outcome = _run_case(
+                    f"{name}, seed {seed}",
+                    files,
+                    None,
+                    1,
+                    checker,
+                    options,
+                    seed_env,
+                    skip_tag=SEED_ANSWER_TAG,
+                )
+                progress(_describe(outcome))
+                outcomes.append(outcome)
     elif seeds:
         progress("  --seeds: this lab is not seeded, so there are no seeds to vary")
     return outcomes

@@ -160,7 +160,10 @@ def test_labs_check_seeds_grades_the_reference_on_further_seeds(labs_dir, capsys
     call_command("labs", "check", "seeded", "--runs", "1", "--seeds", "2")
     out = capsys.readouterr().out
     first, second = further_seeds(5, 2)
-    assert f"reference on 2 further seed(s) from check_seed 5: {first}, {second}" in out
+    assert (
+        f"reference and correct variants on 2 further seed(s) from check_seed 5: {first}, {second}"
+        in out
+    )
     assert re.search(
         rf"reference, seed {first} +expected full marks outside seed-answer checks +got \[1\]", out
     ), out
@@ -185,6 +188,42 @@ def test_labs_check_seeds_fails_when_the_reference_needs_the_check_seed(
     assert f"overfit reference, seed {second}" in str(failure.value)
     out = capsys.readouterr().out
     assert re.search(r"^  reference +expected full marks +got \[1\]", out, re.M), out
+
+
+@pytest.mark.docker
+def test_labs_check_seeds_also_tries_the_correct_variants_and_only_those(
+    labs_dir, capsys, grader_image
+):
+    """With a checker that passes check_seed alone, the correct variant fails on the
+    further seed as the reference does; the wrong variant is not tried there at all."""
+    path = write_lab(labs_dir, "alternatives", SEEDED, extra_toml=_SEEDED_TOML + _CORRECT_AND_WRONG)
+    for name, text in (("also-right", "print('solution')  # another way\n"), ("wrong", "x\n")):
+        (path / "variants" / name).mkdir(parents=True)
+        (path / "variants" / name / "main.py").write_text(text)
+    (path / "grader" / "only_check_seed").write_text("")  # now only seed 5 works
+    with pytest.raises(CommandError) as failure:
+        call_command("labs", "check", "alternatives", "--runs", "1", "--seeds", "1")
+    (seed,) = further_seeds(5, 1)
+    assert f"alternatives reference, seed {seed}" in str(failure.value)
+    assert f"alternatives variant also-right, seed {seed}" in str(failure.value)
+    out = capsys.readouterr().out
+    assert f"variant wrong, seed {seed}" not in out
+
+
+_SEEDED_TOML = "\n[grader]\nseeded = true\ncheck_seed = 5\n"
+_CORRECT_AND_WRONG = """
+[variants.also-right]
+base = "solution"
+min_score = 1
+max_score = 1
+description = "another correct one"
+
+[variants.wrong]
+base = "solution"
+min_score = 0
+max_score = 0
+description = "a wrong one"
+"""
 
 
 @pytest.mark.docker

@@ -64,9 +64,10 @@ class Command(BaseCommand):
             "--seeds",
             type=int,
             default=0,
-            help="also grade the reference once on each of N further seeds, derived from "
-            "the lab's check_seed and printed; each must get full marks on every check not "
-            "tagged seed-answer (seeded labs only)",
+            help="also grade the reference and every correct variant (range up to full "
+            "marks) once on each of N further seeds, derived from the lab's check_seed and "
+            "printed; each must get full marks on every check not tagged seed-answer "
+            "(seeded labs only)",
         )
 
         grade = sub.add_parser(
