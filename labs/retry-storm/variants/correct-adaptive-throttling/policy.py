@@ -22,7 +22,7 @@ BACKOFF_BASE_MS = 50
 BACKOFF_CAP_MS = 1000
 RETRIES = 3
 WINDOW_S = 3
-K = 2.0  # how many attempts per accepted one may go out before throttling starts
+K = 2.5  # how many attempts per accepted one may go out before throttling starts
 QUEUE_MAX = 20  # attempts: 200 ms of work for a healthy backend
 
 
