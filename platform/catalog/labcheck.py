@@ -118,13 +118,16 @@ def lab_check(
         )
         # The reference and every alternative correct solution (a variant whose range
         # reaches full marks): bounds fitted to the reference alone would fail those.
-        full = outcomes[0].max_score
-        correct = [("reference", cases[0][1])] + [
+        full = _full_marks(outcomes)
+        correct = [
             (name, files)
-            for name, files, expectation in cases[2:]
-            if expectation is not None
-            and full is not None
-            and graders.is_full_marks(expectation.max_score, full)
+            for name, files, expectation in cases
+            if expectation is None
+            or (
+                expectation is not spec.starter
+                and full is not None
+                and graders.is_full_marks(expectation.max_score, full)
+            )
         ]
         for seed in chosen:
             seed_env = {**env, "DOWNSTACK_SEED": str(seed)}
@@ -194,6 +197,11 @@ def _run_case(
     return outcome
 
 
+def _full_marks(outcomes: list[CaseOutcome]) -> float | None:
+    """The reference's maximum score: what full marks are for this lab."""
+    return next((o.max_score for o in outcomes if o.expectation is None), None)
+
+
 def closest_cheat(outcomes: list[CaseOutcome]) -> str:
     """One line naming the wrong submission that came closest to full marks.
 
@@ -202,7 +210,7 @@ def closest_cheat(outcomes: list[CaseOutcome]) -> str:
     against its own ceiling, so an author sees how near a cheat or half-fix comes, and
     how much room its range leaves.
     """
-    full = next((o.max_score for o in outcomes if o.expectation is None), None)
+    full = _full_marks(outcomes)
     if full is None or full <= 0:
         return "  closest wrong submission: none scored (no full marks to compare with)"
     best: tuple[float, str, Expectation] | None = None

@@ -102,7 +102,7 @@ class LabSpec:
         for name, data in self.files(f"variants/{variant.name}").items():
             if name.endswith(patches.SUFFIX):
                 target = name.removesuffix(patches.SUFFIX)
-                files[target] = patches.apply(files[target].decode(), data.decode()).encode()
+                files[target] = patches.apply_bytes(files[target], data)
             else:
                 files[name] = data
         return files
@@ -277,10 +277,10 @@ def _diff_problem(diff_path: Path, field: str, base_file: Path, diff: bytes) -> 
         raise LabFormatError(
             diff_path, field, f"there is no {base_file.name} in the base to apply it to"
         )
-    original = base_file.read_text()
+    original = base_file.read_bytes()
     try:
-        changed = patches.apply(original, diff.decode())
-    except (patches.PatchError, UnicodeDecodeError) as error:
+        changed = patches.apply_bytes(original, diff)
+    except patches.PatchError as error:
         raise LabFormatError(
             diff_path, field, f"does not apply to {base_file.parent.name}/{base_file.name}: {error}"
         ) from None

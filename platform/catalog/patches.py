@@ -57,6 +57,14 @@ def _hunks(diff: str) -> list[tuple[int, int, list[str]]]:
     return hunks
 
 
+def apply_bytes(original: bytes, diff: bytes) -> bytes:
+    """`apply` on files as read from disk (UTF-8); a file that is not text is a PatchError."""
+    try:
+        return apply(original.decode(), diff.decode()).encode()
+    except UnicodeDecodeError as error:
+        raise PatchError(f"not UTF-8 text ({error})") from None
+
+
 def apply(original: str, diff: str) -> str:
     """The text `original` with `diff` applied; raises PatchError when it does not fit."""
     old = original.splitlines(keepends=True)

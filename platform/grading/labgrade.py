@@ -95,8 +95,8 @@ def learner_files(spec: LabSpec, source: Path, *, base: str = "starter") -> Lear
 def _patched(original: bytes, diff_file: Path) -> bytes:
     """The base's file with a variant's diff of it applied, as `labs check` applies it."""
     try:
-        return patches.apply(original.decode(), diff_file.read_text()).encode()
-    except (patches.PatchError, UnicodeDecodeError) as error:
+        return patches.apply_bytes(original, diff_file.read_bytes())
+    except patches.PatchError as error:
         raise SubmissionRejected(f"{diff_file.name} does not apply: {error}") from None
 
 

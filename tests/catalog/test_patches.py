@@ -4,7 +4,7 @@ import difflib
 
 import pytest
 
-from catalog.patches import PatchError, apply
+from catalog.patches import PatchError, apply, apply_bytes
 
 BASE = "".join(f"line {n}\n" for n in range(1, 31))
 
@@ -67,3 +67,9 @@ def test_text_without_a_final_newline_is_refused_with_a_reason():
 def test_a_diff_without_hunks_is_refused():
     with pytest.raises(PatchError, match="no hunk"):
         apply(BASE, "--- a\n+++ b\n")
+
+
+def test_files_that_are_not_text_are_refused_with_a_reason():
+    assert apply_bytes(b"a\n", b"@@ -1 +1 @@\n-a\n+A\n") == b"A\n"
+    with pytest.raises(PatchError, match="not UTF-8 text"):
+        apply_bytes(b"\xff\xfe\n", b"@@ -1 +1 @@\n-a\n+A\n")
