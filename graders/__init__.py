@@ -10,8 +10,8 @@ Django and knows nothing of users, labs or the database.
 from graders.images import image_tag
 from graders.limits import Limits
 from graders.marks import FULL_MARKS_TOLERANCE, full_marks_floor, is_full_marks, score_tolerance
-from graders.outcome import TEST_FIELDS, Kind, Outcome
-from graders.results import Results, ResultsError, TestOutcome, parse_results
+from graders.outcome import NOT_RUN_TAG, TEST_FIELDS, Kind, Outcome, test_rows
+from graders.results import Progress, Results, ResultsError, TestOutcome, parse_results
 from graders.sandbox import InfrastructureError, RunResult, remove_leftovers, run
 
 __all__ = [
@@ -19,7 +19,9 @@ __all__ = [
     "InfrastructureError",
     "Kind",
     "Limits",
+    "NOT_RUN_TAG",
     "Outcome",
+    "Progress",
     "Results",
     "ResultsError",
     "RunResult",
@@ -32,4 +34,5 @@ __all__ = [
     "remove_leftovers",
     "run",
     "score_tolerance",
+    "test_rows",
 ]

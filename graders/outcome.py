@@ -6,8 +6,11 @@ so the three kinds are told apart in this one place:
 
 - GRADED: the checker wrote valid results; their score stands.
 - STOPPED: the learner's program ran past a limit (time, memory, output) before the
-  checker could finish. That is a verdict on the learner's code: a score of 0 with the
-  reason, never a staff alert.
+  checker could finish. That is a verdict on the learner's code, with the reason, never
+  a staff alert. Its score is 0, except at a time-out of a checker that declared its
+  checks (Grader.expect): then the checks it made before the deadline stand and are
+  scored, and the declared ones it did not make are shown as not run, out of the
+  declared total (unless the lab opts out with ``partial_on_timeout = false``).
 - ERROR: the checker or the platform failed. There is no score, staff are alerted and
   the attempt is not counted.
 """
@@ -15,6 +18,7 @@ so the three kinds are told apart in this one place:
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graders.results import TestOutcome
@@ -26,6 +30,8 @@ GRADER_ERROR_DETAIL = (
 )
 # The order and names of a check's fields wherever one is stored or shown.
 TEST_FIELDS = ("name", "score", "max_score", "status", "output", "visibility", "tags")
+# The tag of the checks a time-out left unmade, as they are stored and shown.
+NOT_RUN_TAG = "not-run"
 
 
 class Kind(enum.Enum):
@@ -47,7 +53,7 @@ class Outcome:
     tests: tuple[TestOutcome, ...]
 
     @classmethod
-    def of(cls, result: RunResult) -> Outcome:
+    def of(cls, result: RunResult, *, partial_on_timeout: bool = True) -> Outcome:
         if result.results is not None:
             return cls(
                 kind=Kind.GRADED,
@@ -68,14 +74,58 @@ class Outcome:
                 error=result.error,
                 tests=(),
             )
+        reason = result.failure_reason() or "Grading stopped before a result."
+        if result.timed_out and partial_on_timeout and result.expected:
+            return cls._partial(result, reason)
         return cls(
             kind=Kind.STOPPED,
             score=0.0,
             max_score=None,
             feedback="",
-            detail=result.failure_reason() or "Grading stopped before a result.",
+            detail=reason,
             error=None,
             tests=(),
+        )
+
+    @classmethod
+    def _partial(cls, result: RunResult, reason: str) -> Outcome:
+        """A time-out's outcome: the checks streamed before it, then the declared ones
+        not made, each worth nothing of its points."""
+        limit = f"{result.limits.timeout_s:g} s"
+        made = {test.name for test in result.streamed}
+        missing = [check for check in result.expected if check.name not in made]
+        running = next((check for check in missing if check.name == result.running), None)
+        not_run = tuple(
+            TestOutcome(
+                name=check.name,
+                score=0.0,
+                max_score=check.max_score,
+                status="failed",
+                output=(
+                    f"Running when the time limit of {limit} was reached; not finished."
+                    if check is running
+                    else f"Not run: the time limit of {limit} was reached before this check."
+                ),
+                visibility=check.visibility,
+                tags=(NOT_RUN_TAG,),
+            )
+            for check in missing
+        )
+        tests = (*result.streamed, *not_run)
+        detail = f"{reason} The checks finished before then are scored"
+        if running is not None:
+            shown = "a hidden check" if running.visibility != "visible" else f"“{running.name}”"
+            detail += f"; {shown} was running when time ran out"
+        if missing:
+            detail += f"; {len(missing)} did not finish"
+        return cls(
+            kind=Kind.STOPPED,
+            score=sum(test.score for test in tests),
+            max_score=sum(test.max_score for test in tests),
+            feedback="",
+            detail=detail + ".",
+            error=None,
+            tests=tests,
         )
 
     @property
@@ -84,7 +134,12 @@ class Outcome:
 
     def test_rows(self) -> list[dict]:
         """The checks as plain rows (TEST_FIELDS), as they are stored and serialized."""
-        return [
-            {name: list(t.tags) if name == "tags" else getattr(t, name) for name in TEST_FIELDS}
-            for t in self.tests
-        ]
+        return test_rows(self.tests)
+
+
+def test_rows(tests: Sequence[TestOutcome]) -> list[dict]:
+    """Checks as plain rows (TEST_FIELDS), as they are stored and serialized."""
+    return [
+        {name: list(t.tags) if name == "tags" else getattr(t, name) for name in TEST_FIELDS}
+        for t in tests
+    ]

@@ -21,6 +21,11 @@ MAX_NAME_CHARS = 200
 MAX_OUTPUT_BYTES = 64 * 1024
 MAX_TAGS = 20
 MAX_TAG_CHARS = 100
+# A progress record (one streamed check, or the name of the check now running) is small:
+# the harness sends at most this much of a check's output while the run goes on.
+MAX_PROGRESS_RECORD_BYTES = 16 * 1024
+# Progress records a run may stream: a check record per test, and as many "running" ones.
+MAX_PROGRESS_RECORDS = 2 * MAX_TESTS
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 STATUSES = ("passed", "failed")
@@ -149,6 +154,113 @@ def parse_results(raw: bytes | str, *, max_bytes: int) -> Results:
         raise ResultsError("results: score is missing and there are no tests to add up")
     score = _within(score, max_score, "results")
     return Results(score=score, max_score=max_score, output=output, tests=tests)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A check the checker declared before making it: its name, points and visibility."""
+
+    name: str
+    max_score: float
+    visibility: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One record of a checker's progress stream; exactly one field is set: a check it
+    has made, the name of the check it is working on now, or a check it declares."""
+
+    check: TestOutcome | None = None
+    running: str | None = None
+    expected: Expected | None = None
+
+
+PROGRESS_KINDS = ("check", "running", "expect")
+
+
+def parse_progress(raw: bytes, *, index: int) -> Progress:
+    """Validate one streamed record, ``{"check": {...a test...}}``, ``{"running":
+    "name"}`` or ``{"expect": {"name": ..., "max_score": ..., "visibility": ...}}``;
+    ``index`` numbers the record in messages. Raise ResultsError saying what is wrong,
+    as for the final document."""
+    where = f"progress record {index}"
+    if len(raw) > MAX_PROGRESS_RECORD_BYTES:
+        raise ResultsError(
+            f"{where} is {len(raw)} bytes, more than the limit of {MAX_PROGRESS_RECORD_BYTES}"
+        )
+    try:
+        record = json.loads(
+            raw.decode("utf-8"),
+            parse_constant=_reject_constant,
+            object_pairs_hook=_reject_duplicates,
+        )
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{where} is not valid UTF-8 ({exc.reason})") from exc
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{where} is not valid JSON: {exc}") from exc
+    if not isinstance(record, dict) or len(record) != 1 or not set(PROGRESS_KINDS) & set(record):
+        raise ResultsError(
+            f'{where} must be an object with one key, "check", "running" or "expect"'
+        )
+    _reject_unstorable(record, where)
+    if "running" in record:
+        return Progress(running=_name(record["running"], f"{where}: running"))
+    if "expect" in record:
+        entry = record["expect"]
+        if not isinstance(entry, dict):
+            raise ResultsError(f"{where}: expect must be an object, got {_json_type(entry)}")
+        _reject_unknown(entry, frozenset({"name", "max_score", "visibility"}), where)
+        if "max_score" not in entry:
+            raise ResultsError(f"{where}: max_score is missing")
+        return Progress(
+            expected=Expected(
+                name=_name(entry.get("name"), f"{where}: name"),
+                max_score=_number(entry["max_score"], f"{where}: max_score"),
+                visibility=_choice(entry, "visibility", VISIBILITIES, where, "visible"),
+            )
+        )
+    return Progress(check=_parse_test(record["check"], index, "visible"))
+
+
+def _name(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > MAX_NAME_CHARS:
+        raise ResultsError(f"{where} must name a check in 1 to {MAX_NAME_CHARS} characters")
+    return value
+
+
+def disagreement(
+    streamed: tuple[TestOutcome, ...], results: Results, expected: tuple[Expected, ...] = ()
+) -> str | None:
+    """Why the final document withdraws or changes a streamed check or leaves out a
+    declared one, or None when it agrees: the streamed checks must be its first tests,
+    in order, with the same name, score, maximum, status and visibility (outputs may
+    have been shortened to fit), and each declared check one of its tests with the
+    declared maximum and visibility."""
+    if len(streamed) > len(results.tests):
+        return (
+            f"the checker streamed {len(streamed)} checks but its results hold {len(results.tests)}"
+        )
+    for number, (sent, final) in enumerate(zip(streamed, results.tests, strict=False), start=1):
+        if _verdict(sent) != _verdict(final):
+            return (
+                f"check {number} was streamed as {_said(sent)} but the results say {_said(final)}"
+            )
+    made = {(test.name, test.max_score, test.visibility) for test in results.tests}
+    for declared in expected:
+        if (declared.name, declared.max_score, declared.visibility) not in made:
+            return (
+                f"the checker declared check {declared.name!r} ({declared.max_score:g} points, "
+                f"{declared.visibility}) but its results hold no such check"
+            )
+    return None
+
+
+def _verdict(test: TestOutcome) -> tuple[str, str, float, float, str]:
+    return (test.name, test.status, test.score, test.max_score, test.visibility)
+
+
+def _said(test: TestOutcome) -> str:
+    return f"{test.name!r} {test.status} {test.score:g}/{test.max_score:g} ({test.visibility})"
 
 
 def _parse_test(entry: object, index: int, default_visibility: str) -> TestOutcome:

@@ -21,7 +21,7 @@ import selectors
 import socket
 import tarfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -33,7 +33,17 @@ import requests
 from docker.types import LogConfig, Ulimit
 
 from graders.limits import Limits
-from graders.results import Results, ResultsError, parse_results
+from graders.results import (
+    MAX_PROGRESS_RECORDS,
+    Expected,
+    Progress,
+    Results,
+    ResultsError,
+    TestOutcome,
+    disagreement,
+    parse_progress,
+    parse_results,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +88,9 @@ RESERVED_ENV = frozenset(
 LEARNER_UID_BASE = 1_000_000
 LEARNER_UID_SPAN = 1_000_000_000
 ENVELOPE_MAGIC = b"DOWNSTACK-ENVELOPE"
+PROGRESS_MAGIC = b"DOWNSTACK-PROGRESS"
+# "DOWNSTACK-PROGRESS <length>\n": the longest header a progress frame can have.
+PROGRESS_HEADER_BYTES = len(PROGRESS_MAGIC) + 22
 # Docker multiplexes stdout and stderr over the attach socket in frames with an 8-byte
 # header: stream type (1 = stdout, 2 = stderr), 3 zero bytes, big-endian payload length.
 FRAME_HEADER = 8
@@ -114,6 +127,12 @@ class RunResult:
     output_truncated: bool
     log: str  # the staff log: head and tail of the checker's stderr, <= LOG_MAX_CHARS
     limits: Limits = DEFAULT_LIMITS  # the limits it ran under, for failure_reason()
+    # The checks the checker streamed while it ran, in order (all of them agree with
+    # ``results`` when there are results), and the check it said it was running last.
+    streamed: tuple[TestOutcome, ...] = ()
+    running: str | None = None
+    # The checks it declared it would make (Grader.expect), in order.
+    expected: tuple[Expected, ...] = ()
 
     def failure_reason(self) -> str | None:
         """Why there is no score, in words for the learner; None when there is one."""
@@ -148,6 +167,7 @@ def run(
     runtime: str | None = None,
     run_key: str | None = None,
     client: docker.DockerClient | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> RunResult:
     """Run ``command`` in the checker directory over the submission, in a fresh container.
 
@@ -156,6 +176,12 @@ def run(
     env: extra environment variables for the checker (e.g. DOWNSTACK_SEED).
     runtime: None for the engine's default, or e.g. "runsc" for gVisor.
     run_key: names the work (e.g. "submission-<id>") on the container, for remove_leftovers.
+    on_progress: called, in this thread and while the container runs, with each progress
+    record the checker streams (a check it made, or the check it is running), once the
+    record is validated. Keep it quick; what it raises ends the run and propagates.
+    Once a record is invalid, no more are passed on and the run is a grader error. A
+    streamed check is not final: the results decide, and a run whose results withdraw or
+    change a streamed check is a grader error too.
 
     Raises InfrastructureError when Docker is unreachable, the image is missing or the
     API fails, and ValueError for unusable arguments (paths escaping their directory,
@@ -181,7 +207,7 @@ def run(
         )
     try:
         with _docker_errors_as_infrastructure():
-            return _drive(api, container_id, archive, limits)
+            return _drive(api, container_id, archive, limits, on_progress)
     finally:
         _remove(api, container_id)
 
@@ -236,13 +262,19 @@ def _create(
     return str(created["Id"])
 
 
-def _drive(api: docker.APIClient, container_id: str, archive: bytes, limits: Limits) -> RunResult:
+def _drive(
+    api: docker.APIClient,
+    container_id: str,
+    archive: bytes,
+    limits: Limits,
+    on_progress: Callable[[Progress], None] | None,
+) -> RunResult:
     attached = api.attach_socket(
         container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
     )
     # For local and plain-TCP engines the SDK returns a SocketIO; the socket is inside.
     sock: socket.socket = getattr(attached, "_sock", attached)
-    streams = _Streams(limits.output_bytes)
+    streams = _Streams(limits.output_bytes, on_progress)
     try:
         started = time.monotonic()
         api.start(container_id)
@@ -283,6 +315,8 @@ def _drive(api: docker.APIClient, container_id: str, archive: bytes, limits: Lim
         error = f"the run wrote more than {limits.output_bytes} bytes of output and was stopped"
     elif timed_out:
         pass
+    elif streams.progress_problem:
+        error = f"grader error: {streams.progress_problem}"
     elif envelope is None:
         if not oom_killed:
             error = (
@@ -301,6 +335,13 @@ def _drive(api: docker.APIClient, container_id: str, archive: bytes, limits: Lim
             except ResultsError as exc:
                 if not oom_killed:  # a checker killed mid-print: the OOM is the reason
                     error = _checker_problem(exc, exit_code)
+            withdrawn = (
+                disagreement(tuple(streams.streamed), results, tuple(streams.expected))
+                if results
+                else None
+            )
+            if withdrawn:
+                results, error = None, f"grader error: {withdrawn}"
     return RunResult(
         results=results,
         error=error,
@@ -312,6 +353,9 @@ def _drive(api: docker.APIClient, container_id: str, archive: bytes, limits: Lim
         output_truncated=output_truncated,
         log=log,
         limits=limits,
+        streamed=tuple(streams.streamed),
+        running=streams.running,
+        expected=tuple(streams.expected),
     )
 
 
@@ -361,10 +405,17 @@ def _exchange(sock: socket.socket, archive: bytes, streams: _Streams, deadline: 
 
 
 class _Streams:
-    """Splits Docker's multiplexed attach stream into the envelope and a capped log."""
+    """Splits Docker's multiplexed attach stream into progress records (passed on as they
+    arrive), the envelope and a capped log."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, on_progress: Callable[[Progress], None] | None) -> None:
         self.cap = cap
+        self.on_progress = on_progress
+        self.streamed: list[TestOutcome] = []
+        self.expected: list[Expected] = []
+        self.records = 0
+        self.running: str | None = None
+        self.progress_problem = ""
         self.total = 0
         self.pending = bytearray()
         self.stdout = bytearray()
@@ -387,9 +438,44 @@ class _Streams:
             self.total += size
             if kind == STDOUT:
                 self.stdout += payload
+                self._take_progress()
             elif kind == STDERR:
                 self._log(payload)
         return True
+
+    def _take_progress(self) -> None:
+        """Take the whole progress frames off the front of stdout; the envelope stays."""
+        while not self.progress_problem and self.stdout.startswith(PROGRESS_MAGIC + b" "):
+            header, newline, _ = bytes(self.stdout[:PROGRESS_HEADER_BYTES]).partition(b"\n")
+            size = header[len(PROGRESS_MAGIC) + 1 :]
+            if not newline or not size.isdigit():
+                if newline or len(header) >= PROGRESS_HEADER_BYTES:
+                    self.progress_problem = "a progress frame from the entry program is malformed"
+                return
+            end = len(header) + 1 + int(size)
+            if len(self.stdout) < end:
+                return
+            record = bytes(self.stdout[len(header) + 1 : end])
+            del self.stdout[:end]
+            self.records += 1
+            if self.records > MAX_PROGRESS_RECORDS:
+                self.progress_problem = (
+                    f"the checker streamed more than {MAX_PROGRESS_RECORDS} progress records"
+                )
+                return
+            try:
+                progress = parse_progress(record, index=self.records)
+            except ResultsError as exc:
+                self.progress_problem = f"invalid progress from the checker: {exc}"
+                return
+            if progress.check is not None:
+                self.streamed.append(progress.check)
+            elif progress.expected is not None:
+                self.expected.append(progress.expected)
+            else:
+                self.running = progress.running
+            if self.on_progress is not None:
+                self.on_progress(progress)
 
     def _log(self, payload: bytes) -> None:
         room = LOG_HEAD_BYTES - len(self.log_head)
@@ -415,6 +501,17 @@ class _Streams:
             + self.log_tail.decode("utf-8", "replace")
         )
         return text.replace("\0", "\ufffd")
+
+
+def envelope_of(stdout: bytes) -> tuple[dict[str, Any] | None, str]:
+    """The envelope in an entry program's whole stdout, past its progress frames, as a
+    bare `docker run` of a grader image prints it; returns (envelope, problem if None)."""
+    streams = _Streams(len(stdout) + 1, None)
+    streams.stdout += stdout
+    streams._take_progress()
+    if streams.progress_problem:
+        return None, streams.progress_problem
+    return _read_envelope(bytes(streams.stdout))
 
 
 def _read_envelope(stdout: bytes) -> tuple[dict[str, Any] | None, str]:

@@ -64,6 +64,7 @@ Standard library only: this file is copied into grader images as it is.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
 import json
@@ -82,7 +83,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +140,17 @@ CHECK_OUTPUT_BYTES = 64 << 10
 # emit() shortens outputs further, down to this, when the whole document would otherwise
 # pass the run's result size limit (DOWNSTACK_RESULT_BYTES, set by the sandbox).
 SHORTEST_FITTED_OUTPUT_BYTES = 512
+# Each check is also streamed to the host the moment it is made (DOWNSTACK_PROGRESS_FD,
+# a pipe of the entry program's that learner programs never get), so that learners see
+# checks as they finish. A streamed record carries at most this much of the output (the
+# final document has all of it) and is at most PROGRESS_RECORD_BYTES long
+# (MAX_PROGRESS_RECORD_BYTES in graders/results.py; a test keeps the two equal).
+PROGRESS_OUTPUT_BYTES = 2 << 10
+PROGRESS_RECORD_BYTES = 16 << 10
+# The results contract's limit on a check's name (MAX_NAME_CHARS there).
+MAX_CHECK_NAME_CHARS = 200
+# A run started when its check's budget is all but spent still gets this long.
+MIN_TIMEOUT_S = 0.05
 READ_CHUNK = 1 << 16
 
 
@@ -199,6 +211,15 @@ class _Check:
             "visibility": self.visibility,
             "tags": list(self.tags),
         }
+
+    def progress_json(self) -> dict[str, object]:
+        """The check as streamed: its output cut until the record fits its limit."""
+        output_bytes = PROGRESS_OUTPUT_BYTES
+        while True:
+            record = self.as_json(output_bytes)
+            if len(_progress_bytes({"check": record})) <= PROGRESS_RECORD_BYTES or not output_bytes:
+                return record
+            output_bytes = output_bytes // 2 if output_bytes > 64 else 0
 
 
 class _Capture:
@@ -386,6 +407,8 @@ class Grader:
         # start_learner's processes take the uids above the run's learner uid; the host
         # draws that one at random from a range of a billion, so these are unused too.
         self._extra_uids = itertools.count(1)
+        self._progress = _ProgressStream.from_env(env, self.result_bytes)
+        self._budget: Budget | None = None
 
     # -- running the learner's program -------------------------------------------------
 
@@ -404,8 +427,11 @@ class Grader:
         ``source`` runs it in a fresh copy of another folder of the checker's instead
         (say, the learner's test beside one version of the code under test). Every
         process it started is gone when this returns, and its working copy and any files
-        it left in shared scratch directories are removed.
+        it left in shared scratch directories are removed. Inside ``budget``, the
+        timeout is at most what is left of the budget.
         """
+        if self._budget is not None:
+            timeout_s = min(timeout_s, max(self._budget.remaining(), MIN_TIMEOUT_S))
         uid = self.learner_uid
         workdir = _fresh_copy(self._source(source), uid)
         oom_kills_before = _oom_kills()
@@ -530,18 +556,61 @@ class Grader:
             score = max_score if passed else 0.0
         if not (math.isfinite(score) and math.isfinite(max_score)) or not 0 <= score <= max_score:
             raise ValueError(f"check {name!r}: score {score} must be within 0..{max_score}")
-        self._tests.append(
-            _Check(
-                name,
-                float(score),
-                float(max_score),
-                passed,
-                _clip(_clean(output), CHECK_OUTPUT_BYTES),
-                visibility,
-                tuple(tags),
-            )
+        test = _Check(
+            name,
+            float(score),
+            float(max_score),
+            passed,
+            _clip(_clean(output), CHECK_OUTPUT_BYTES),
+            visibility,
+            tuple(tags),
         )
+        self._tests.append(test)
+        if self._progress is not None:
+            self._progress.send({"check": test.progress_json()})
         return passed
+
+    def expect(self, name: str, *, max_score: float = 1.0, visibility: str = "visible") -> None:
+        """Declare a check to come, before the work for it starts: when the run's time
+        limit is reached, the checks made by then are scored and the declared ones not
+        made are shown as not run, each with its points, so the score is out of the
+        right total. Declare every check the checker will make (the final results must
+        hold each, with this maximum and visibility); without declarations a time-out
+        scores nothing."""
+        _check_name(name)
+        if visibility not in VISIBILITIES:
+            raise ValueError(f"visibility must be one of {VISIBILITIES}, got {visibility!r}")
+        if not math.isfinite(max_score) or max_score < 0:
+            raise ValueError(f"check {name!r}: max_score {max_score} must be a number >= 0")
+        record = {"name": _clean(name), "max_score": float(max_score), "visibility": visibility}
+        if self._progress is not None:
+            self._progress.send({"expect": record})
+
+    def running(self, name: str) -> None:
+        """Say which check the checker is working on now, for the learner's page while
+        the run goes on (and, when time runs out, for the feedback). Name it as the
+        learner will see it; for a hidden check, name nothing secret."""
+        _check_name(name)
+        if self._progress is not None:
+            self._progress.send({"running": _clean(name)})
+
+    @contextlib.contextmanager
+    def budget(self, name: str, seconds: float) -> Iterator[Budget]:
+        """A time budget for one check: ``with g.budget("hidden case 2", 10) as b:``.
+
+        It says the check is running (as ``running``), and every ``run_learner`` inside
+        gets at most what is left of the budget as its timeout; use ``b.deadline`` for
+        ``read_line`` and ``b.spent`` afterwards. A learner program that hangs then
+        costs that check only, and the checker moves on to the next one.
+        """
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise ValueError(f"a budget must be a positive number of seconds, got {seconds!r}")
+        self.running(name)
+        outer, self._budget = self._budget, Budget(name, seconds)
+        try:
+            yield self._budget
+        finally:
+            self._budget = outer
 
     def results(self) -> dict[str, object]:
         """The results document as a dict (what ``emit`` prints)."""
@@ -837,6 +906,80 @@ def _clean(text: str) -> str:
     except UnicodeEncodeError:
         text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
     return text
+
+
+class Budget:
+    """The time one check may take (``Grader.budget``): ``deadline`` is on the
+    ``time.monotonic()`` clock, as ``read_line`` takes it."""
+
+    def __init__(self, name: str, seconds: float) -> None:
+        self.name = name
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.0)
+
+    @property
+    def spent(self) -> bool:
+        return self.remaining() == 0.0
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not name or len(name) > MAX_CHECK_NAME_CHARS:
+        raise ValueError(f"a check's name must be 1 to {MAX_CHECK_NAME_CHARS} characters")
+
+
+class _ProgressStream:
+    """The write end of the entry program's progress pipe: framed records, ``<length>\\n``
+    then the JSON, all of them together within the run's result limit (as the entry
+    program requires). Once the budget is spent or the pipe is gone, records are dropped
+    (the staff log says so): the final document still carries every check."""
+
+    def __init__(self, fd: int, budget: int | None) -> None:
+        # Learner programs never get it: close_fds, and not inheritable either.
+        os.set_inheritable(fd, False)
+        self.fd = fd
+        self.budget = budget
+        self.lock = threading.Lock()
+        self.stopped = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], budget: int | None) -> _ProgressStream | None:
+        fd = env.get("DOWNSTACK_PROGRESS_FD", "")
+        if not fd.isdigit():
+            return None
+        try:
+            os.fstat(int(fd))
+        except OSError:
+            return None  # named but not open: nothing to stream to
+        return cls(int(fd), budget)
+
+    def send(self, record: dict[str, object]) -> None:
+        payload = _progress_bytes(record)
+        with self.lock:
+            if self.stopped:
+                return
+            if self.budget is not None and len(payload) > self.budget:
+                self._stop("the progress stream reached the run's result limit")
+                return
+            data = str(len(payload)).encode("ascii") + b"\n" + payload
+            try:
+                while data:
+                    data = data[os.write(self.fd, data) :]
+            except OSError as exc:
+                self._stop(f"the progress pipe failed ({exc.strerror or exc})")
+                return
+            if self.budget is not None:
+                self.budget -= len(payload)
+
+    def _stop(self, why: str) -> None:
+        self.stopped = True
+        _note(f"{why}; later checks appear with the final results only")
+
+
+def _progress_bytes(record: dict[str, object]) -> bytes:
+    return json.dumps(record, ensure_ascii=False).encode("utf-8")
 
 
 def _clip(text: str, limit: int) -> str:

@@ -43,20 +43,20 @@ class CaseOutcome:
         return not self.problems
 
 
-def _score_of(result: graders.RunResult) -> tuple[float | None, str]:
+def _score_of(outcome: graders.Outcome) -> tuple[float | None, str]:
     """The score (None for a grader error) and why there is no full result, if so."""
-    outcome = graders.Outcome.of(result)
     if outcome.is_grader_error:
         return None, f"grader error: {outcome.error}"
     return outcome.score, outcome.detail
 
 
-def _checks_of(result: graders.RunResult) -> dict[CheckKey, CheckResult] | None:
-    if result.results is None:
+def _checks_of(outcome: graders.Outcome) -> dict[CheckKey, CheckResult] | None:
+    """Every check's result (a time-out's partial ones included); None without checks."""
+    if not outcome.tests:
         return None
     return {
         (position, test.name): (test.score, test.status)
-        for position, test in enumerate(result.results.tests)
+        for position, test in enumerate(outcome.tests)
     }
 
 
@@ -105,7 +105,9 @@ def lab_check(
 
     outcomes = []
     for name, files, expectation in cases:
-        outcome = _run_case(name, files, expectation, runs, checker, options, env)
+        outcome = _run_case(
+            name, files, expectation, runs, checker, options, env, partial=spec.partial_on_timeout
+        )
         progress(_describe(outcome))
         outcomes.append(outcome)
     progress(closest_cheat(outcomes))
@@ -141,6 +143,7 @@ def lab_check(
                     options,
                     seed_env,
                     skip_tag=SEED_ANSWER_TAG,
+                    partial=spec.partial_on_timeout,
                 )
                 progress(_describe(outcome))
                 outcomes.append(outcome)
@@ -159,6 +162,7 @@ def _run_case(
     env: dict[str, str],
     *,
     skip_tag: str | None = None,
+    partial: bool = True,
 ) -> CaseOutcome:
     if expectation is not None:
         expected = f"{expectation.min_score:g}..{expectation.max_score:g}"
@@ -167,13 +171,14 @@ def _run_case(
     outcome = CaseOutcome(name=name, expected=expected, expectation=expectation)
     for _ in range(runs):
         result = graders.run(checker=checker, submission=files, env=env, **options)
-        score, reason = _score_of(result)
-        if result.results is not None:
-            outcome.max_score = result.results.max_score
+        verdict = graders.Outcome.of(result, partial_on_timeout=partial)
+        score, reason = _score_of(verdict)
+        if verdict.max_score is not None:
+            outcome.max_score = verdict.max_score
         outcome.scores.append(score)
         outcome.reasons.append(reason)
         outcome.seconds.append(result.duration_s)
-        outcome.checks.append(_checks_of(result))
+        outcome.checks.append(_checks_of(verdict))
         if score is None:
             outcome.problems.append(reason)
         elif expectation is None and skip_tag is not None and result.results is not None:

@@ -67,6 +67,9 @@ class LabSpec:
     runtime: str | None
     seeded: bool
     check_seed: int
+    # At a time-out, the checks made before it stand (see graders.Outcome); a lab whose
+    # partial results would mislead sets [grader] partial_on_timeout = false.
+    partial_on_timeout: bool
     timeout_s: int
     memory_mb: int
     cpus: float
@@ -325,7 +328,9 @@ def load_lab(path: Path) -> LabSpec:
         raise top._fail("submit", "must name at least one file")
 
     grader = top.table_of("grader")
-    grader.reject_unknown({"image", "command", "runtime", "seeded", "check_seed", "include"})
+    grader.reject_unknown(
+        {"image", "command", "runtime", "seeded", "check_seed", "include", "partial_on_timeout"}
+    )
     runtime = grader.text("runtime", None)
     if runtime is not None and runtime not in RUNTIMES:
         raise grader._fail("runtime", f"must be one of {', '.join(RUNTIMES)}")
@@ -395,6 +400,7 @@ def load_lab(path: Path) -> LabSpec:
         runtime=runtime,
         seeded=grader.get("seeded", bool, False),
         check_seed=grader.number("check_seed", 1, low=0, high=2**31 - 1),
+        partial_on_timeout=grader.get("partial_on_timeout", bool, True),
         timeout_s=limits.number("timeout_s", 30, low=1, high=MAX_TIMEOUT_S),
         memory_mb=limits.number("memory_mb", 512, low=32, high=16384),
         cpus=float(limits.number("cpus", 1, low=0.1, high=16, integer=False)),

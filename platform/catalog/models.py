@@ -33,6 +33,8 @@ class Lab(models.Model):
     runtime = models.CharField(max_length=16, blank=True)
     # A seeded lab gives each learner their own data (trace, history, profile).
     seeded = models.BooleanField(default=False)
+    # lab.toml's [grader] partial_on_timeout: a time-out keeps the checks made before it.
+    partial_on_timeout = models.BooleanField(default=True)
     timeout_s = models.PositiveIntegerField()
     memory_mb = models.PositiveIntegerField()
     cpus = models.FloatField()

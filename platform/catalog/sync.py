@@ -32,6 +32,7 @@ def _fields(spec: LabSpec) -> dict:
         "grader_include": list(spec.include),
         "runtime": spec.runtime or "",
         "seeded": spec.seeded,
+        "partial_on_timeout": spec.partial_on_timeout,
         "timeout_s": spec.timeout_s,
         "memory_mb": spec.memory_mb,
         "cpus": spec.cpus,

@@ -117,7 +117,7 @@ def lab_grade(spec: LabSpec, files: dict[str, bytes], *, seed: int | None = None
     # What a submission's checker gets; the id is fresh, as a new submission's is.
     env = pipeline.checker_env(submission_id=uuid.uuid4(), seed=seed)
     result = graders.run(checker=checker, submission=files, env=env, **options)
-    outcome = graders.Outcome.of(result)
+    outcome = graders.Outcome.of(result, partial_on_timeout=spec.partial_on_timeout)
     return GradeOutcome(
         seed=seed,
         outcome=pipeline.outcome_fields(outcome),

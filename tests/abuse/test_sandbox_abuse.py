@@ -269,6 +269,15 @@ def test_a_forged_result_is_not_taken(batch: Batch) -> None:
     assert all(refused(outcome) for outcome in attempts.values()), attempts
 
 
+def test_a_forged_progress_record_is_not_taken(batch: Batch) -> None:
+    graded = batch.graded["forge_progress"]
+    graded_with(graded, "Your program ran to the end.")
+    attempts = graded.observed()
+    assert "/proc/1/fd" in attempts  # the entry program's descriptors were tried
+    assert all(refused(outcome) for outcome in attempts.values()), attempts
+    assert "forged" not in graded.checks
+
+
 def test_the_checker_cannot_be_signalled_traced_or_read(batch: Batch) -> None:
     graded = batch.graded["signal_ptrace"]
     graded_with(graded, "Your program ran to the end.")

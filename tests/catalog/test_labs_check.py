@@ -316,3 +316,36 @@ def test_closest_cheat_says_when_a_cheat_sits_at_its_ceiling_or_there_is_none():
         [_outcome("reference", [10.0]), _outcome("variant correct", [10.0], 10, 10)]
     )
     assert "none scored" in closest_cheat([_outcome("reference", [None], max_score=None)])
+
+
+HANGS_ON_TWO = b"import time\nn = int(input())\nif n == 2:\n    time.sleep(3600)\nprint(n * 2)\n"
+
+
+@pytest.mark.docker
+def test_labs_check_scores_a_time_out_as_grading_does(labs_dir, capsys, grader_image):
+    checker = """
+        from downstack_harness import Grader
+
+        g = Grader()
+        for n in (1, 2):
+            g.expect(f"case {n}")
+        for n in (1, 2):
+            g.running(f"case {n}")
+            run = g.run_learner(["python3", "main.py"], input=str(n).encode(), timeout_s=600)
+            g.check(f"case {n}", run.stdout.strip() == str(2 * n).encode())
+        g.emit()
+    """
+    # The starter answers case 1 and hangs on case 2 until the lab's 8 s are up: the
+    # check it passed stands, so it gets 1 of 2, not 0.
+    path = write_lab(
+        labs_dir,
+        "hangs",
+        checker,
+        timeout_s=8,
+        extra_toml="\n[starter]\nmin_score = 1\nmax_score = 1\n",
+    )
+    (path / "solution" / "main.py").write_text("print(int(input()) * 2)\n")
+    (path / "starter" / "main.py").write_bytes(HANGS_ON_TWO)
+    call_command("labs", "check", "hangs", "--runs", "1")
+    out = capsys.readouterr().out
+    assert "starter" in out and "got [1]" in out

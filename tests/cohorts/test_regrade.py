@@ -185,3 +185,35 @@ def test_an_instructor_cannot_regrade_a_submission_outside_their_cohort(
     )
     assert response.status_code == 404
     assert not Regrade.objects.exists()
+
+
+def test_a_regrade_that_times_out_keeps_the_checks_made_before_it(
+    cohort, hello_lab, instructor, lab_work, monkeypatch
+):
+    from graders.results import Expected
+
+    def timed_out(**kwargs):
+        return RunResult(
+            results=None,
+            error=None,
+            exit_code=None,
+            duration_s=60.0,
+            peak_memory_bytes=None,
+            timed_out=True,
+            oom_killed=False,
+            output_truncated=False,
+            log="",
+            limits=graders.Limits(timeout_s=60),
+            streamed=(TestOutcome("first", 6.0, 6.0, "passed", "", "visible", ()),),
+            running="second",
+            expected=(Expected("first", 6, "visible"), Expected("second", 4, "visible")),
+        )
+
+    regrade = regrade_start(cohort=cohort, lab=hello_lab, requested_by=instructor)
+    monkeypatch.setattr(graders, "run", timed_out)
+    for run in regrade.runs.all():
+        graderun_grade(run_id=run.pk)
+    run = GradeRun.objects.get(regrade=regrade, submission=lab_work["ada"])
+    assert (run.score, run.max_score) == (6, 10)
+    assert [(t["name"], t["score"]) for t in run.tests] == [("first", 6), ("second", 0)]
+    assert "“second” was running when time ran out" in run.status_detail

@@ -71,6 +71,7 @@ def grade(sandbox_image: str, docker_client: docker.DockerClient, run_marker: st
         extra_checker_files: dict[str, bytes] | None = None,
         env: dict[str, str] | None = None,
         runtime: str | None = None,
+        on_progress: Callable[[graders.Progress], None] | None = None,
         **limits: float,
     ) -> graders.RunResult:
         checker = {"check.py": textwrap.dedent(check_source).encode()}
@@ -83,6 +84,7 @@ def grade(sandbox_image: str, docker_client: docker.DockerClient, run_marker: st
             env={**(env or {}), TEST_RUN_ENV: run_marker},
             runtime=runtime,
             client=docker_client,
+            on_progress=on_progress,
         )
 
     return _grade

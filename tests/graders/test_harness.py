@@ -392,3 +392,135 @@ def test_run_learner_can_run_in_a_copy_of_another_folder(grader, tmp_path) -> No
     (other / "main.py").write_text("print('from the other folder')\n")
     run = grader.run_learner([sys.executable, "main.py"], source=other)
     assert run.stdout == b"from the other folder\n"
+
+
+# -- the progress stream ----------------------------------------------------------------
+
+
+def _progress_pipe(submission: Path, **env: str):
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    grader = harness.Grader(
+        environ={
+            "DOWNSTACK_SUBMISSION": str(submission),
+            "DOWNSTACK_PROGRESS_FD": str(write),
+            **env,
+        }
+    )
+    return grader, read
+
+
+def _records(fd: int) -> list[dict]:
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    records = []
+    while data:
+        header, _, rest = data.partition(b"\n")
+        records.append(json.loads(rest[: int(header)]))
+        data = rest[int(header) :]
+    return records
+
+
+def test_each_check_is_streamed_framed_the_moment_it_is_made(submission) -> None:
+    from graders.results import MAX_PROGRESS_RECORD_BYTES, parse_progress
+
+    grader, read = _progress_pipe(submission)
+    assert harness.PROGRESS_RECORD_BYTES == MAX_PROGRESS_RECORD_BYTES
+    grader.running("adds two numbers")
+    assert _records(read) == [{"running": "adds two numbers"}]
+    grader.check("adds two numbers", True, max_score=2, output="7", tags=("arith",))
+    assert _records(read) == [
+        {
+            "check": {
+                "name": "adds two numbers",
+                "score": 2.0,
+                "max_score": 2.0,
+                "status": "passed",
+                "output": "7",
+                "visibility": "visible",
+                "tags": ["arith"],
+            }
+        }
+    ]
+    # A long output is cut to a preview, and a record of escapes still fits its limit.
+    grader.check("long", False, output="é" * 100_000)
+    grader.check("escapes", False, output="\x01" * 100_000)
+    long, escapes = _records(read)
+    assert len(long["check"]["output"].encode()) <= harness.PROGRESS_OUTPUT_BYTES
+    for index, record in enumerate((long, escapes), start=1):
+        raw = json.dumps(record, ensure_ascii=False).encode()
+        assert len(raw) <= MAX_PROGRESS_RECORD_BYTES
+        assert parse_progress(raw, index=index).check is not None
+
+
+def test_the_stream_stops_at_the_result_limit_and_says_so(submission, capsys) -> None:
+    grader, read = _progress_pipe(submission, DOWNSTACK_RESULT_BYTES="1024")
+    for number in range(20):
+        grader.check(f"check {number}", True, output="x" * 100)
+    streamed = _records(read)
+    assert 0 < len(streamed) < 20
+    assert sum(len(json.dumps(r, ensure_ascii=False)) for r in streamed) <= 1024
+    assert "progress stream reached the run's result limit" in capsys.readouterr().err
+    # The final document still has every check.
+    assert len(grader.results()["tests"]) == 20
+
+
+def test_learner_programs_do_not_get_the_progress_pipe(submission) -> None:
+    grader, read = _progress_pipe(submission)
+    fd = grader._progress.fd
+    assert not os.get_inheritable(fd)
+    code = (
+        "import os, sys\n"
+        f"try:\n    os.write({fd}, b'9\\n{{\"x\": 1}}')\n    print('written')\n"
+        "except OSError as exc:\n    print(type(exc).__name__)\n"
+    )
+    run = grader.run_learner([sys.executable, "-c", code])
+    assert run.stdout.strip() == b"OSError", run.stdout  # EBADF: not open in the program
+    assert _records(read) == []
+
+
+def test_a_running_name_must_be_a_check_name(grader) -> None:
+    with pytest.raises(ValueError, match="1 to 200 characters"):
+        grader.running("")
+    with pytest.raises(ValueError, match="1 to 200 characters"):
+        grader.running("x" * 201)
+    grader.running("fine without a stream")  # outside the sandbox: nothing to send
+
+
+def test_declared_checks_are_streamed_and_checked(submission) -> None:
+    grader, read = _progress_pipe(submission)
+    grader.expect("hidden case 1", max_score=3, visibility="hidden")
+    grader.expect("compiles")
+    assert _records(read) == [
+        {"expect": {"name": "hidden case 1", "max_score": 3.0, "visibility": "hidden"}},
+        {"expect": {"name": "compiles", "max_score": 1.0, "visibility": "visible"}},
+    ]
+    with pytest.raises(ValueError, match="visibility must be one of"):
+        grader.expect("x", visibility="secret")
+    with pytest.raises(ValueError, match="must be a number >= 0"):
+        grader.expect("x", max_score=float("nan"))
+
+
+def test_a_budget_names_the_running_check_and_bounds_the_runs_inside_it(submission) -> None:
+    grader, read = _progress_pipe(submission)
+    with grader.budget("case 2", 0.5) as budget:
+        # Asked for ten minutes; the test ending at all shows the budget's bound held.
+        run = grader.run_learner(
+            [sys.executable, "-c", "import time; time.sleep(600)"], timeout_s=600
+        )
+    assert run.timed_out
+    assert budget.spent and budget.remaining() == 0
+    assert _records(read) == [{"running": "case 2"}]
+    # Outside it, a run gets the timeout it asks for.
+    quick = grader.run_learner([sys.executable, "-c", "print('ok')"], timeout_s=60)
+    assert quick.ok and not quick.timed_out
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        with grader.budget("case 3", 0):
+            pass

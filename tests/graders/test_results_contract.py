@@ -1,6 +1,7 @@
 """The results contract: what parse_results accepts, and the exact words when it refuses."""
 
 import json
+import re
 
 import pytest
 
@@ -398,3 +399,84 @@ def test_text_no_database_can_store_is_refused_naming_where(document, where, pro
 def test_escaped_text_that_is_storable_is_kept() -> None:
     results = parse({"output": "tab\there \u00e9 \U0001f600", "score": 1, "max_score": 1})
     assert results.output == "tab\there \u00e9 \U0001f600"
+
+
+# -- progress records ------------------------------------------------------------------
+
+
+def _progress(record: object, index: int = 1):
+    from graders.results import parse_progress
+
+    raw = record if isinstance(record, bytes) else json.dumps(record).encode()
+    return parse_progress(raw, index=index)
+
+
+def test_a_progress_record_is_a_check_or_the_name_of_the_running_one() -> None:
+    check = _progress({"check": {"name": "a", "score": 1, "max_score": 2, "visibility": "hidden"}})
+    assert check.running is None and check.check is not None
+    assert (check.check.name, check.check.score, check.check.status) == ("a", 1.0, "failed")
+    assert check.check.visibility == "hidden"
+    running = _progress({"running": "hidden case 2"})
+    assert running == type(running)(check=None, running="hidden case 2")
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (b"not json", "progress record 3 is not valid JSON"),
+        (b"\xff", "progress record 3 is not valid UTF-8"),
+        ([], 'must be an object with one key, "check", "running" or "expect"'),
+        ({"check": {}, "running": "a"}, "must be an object with one key"),
+        ({"done": True}, "must be an object with one key"),
+        ({"running": ""}, "running must name a check in 1 to 200 characters"),
+        ({"running": 7}, "running must name a check"),
+        ({"running": "x\u0000"}, "a string holds a NUL character"),
+        (
+            {"check": {"name": "a", "score": 2, "max_score": 1}},
+            "test 3: score 2 exceeds max_score 1",
+        ),
+        ({"check": {"name": "a", "score": 1}}, "test 3: max_score is missing"),
+        ({"check": {"name": "a", "score": 1, "max_score": 1, "secret": 1}}, "test 3: unknown key"),
+        (
+            {"check": {"name": "a", "score": 0, "max_score": 1, "output": "x" * 20_000}},
+            "more than the limit of 16384",
+        ),
+    ],
+)
+def test_a_bad_progress_record_is_refused_saying_why(record, message) -> None:
+    with pytest.raises(ResultsError, match=re.escape(message)):
+        _progress(record, index=3)
+
+
+def test_the_results_must_agree_with_every_streamed_check() -> None:
+    from graders.results import disagreement
+
+    results = parse_results(
+        json.dumps(
+            {
+                "tests": [
+                    {"name": "a", "score": 1, "max_score": 1, "output": "full text"},
+                    {"name": "b", "score": 0, "max_score": 2, "visibility": "hidden"},
+                ]
+            }
+        ),
+        max_bytes=1 << 20,
+    )
+    a, b = results.tests
+    shortened = _progress({"check": {"name": "a", "score": 1, "max_score": 1, "output": "full"}})
+    assert disagreement((), results) is None
+    assert disagreement((shortened.check,), results) is None  # outputs may be shortened
+    assert disagreement((a, b), results) is None
+    withdrawn = _progress({"check": {"name": "a", "score": 1, "max_score": 1, "status": "passed"}})
+    changed = _progress({"check": {"name": "b", "score": 0, "max_score": 2}})
+    assert disagreement((withdrawn.check, changed.check), results) == (
+        "check 2 was streamed as 'b' failed 0/2 (visible) but the results say "
+        "'b' failed 0/2 (hidden)"
+    )
+    assert disagreement((b,), results) == (
+        "check 1 was streamed as 'b' failed 0/2 (hidden) but the results say "
+        "'a' passed 1/1 (visible)"
+    )
+    assert disagreement((a, b, a), results) == (
+        "the checker streamed 3 checks but its results hold 2"
+    )

@@ -824,3 +824,178 @@ def test_learner_copy_of_a_private_submission_folder_stays_reachable(grade: Grad
         )
     )
     assert observed(result) == {"out": "print('ran')", "code": 0}
+
+
+# -- the progress stream ------------------------------------------------------------------
+
+
+class _Seen(Exception):
+    """Raised by a progress callback to end the run once it has seen what it needed."""
+
+
+def test_checks_reach_the_host_while_the_container_still_runs(
+    grade: Grade, docker_client: docker.DockerClient, live_sandboxes: Live
+) -> None:
+    seen: list[graders.Progress] = []
+    states: list[bool] = []
+
+    def on_progress(progress: graders.Progress) -> None:
+        seen.append(progress)
+        if progress.check is not None:
+            (container,) = live_sandboxes()
+            states.append(docker_client.api.inspect_container(container)["State"]["Running"])
+            raise _Seen
+
+    with pytest.raises(_Seen):
+        grade(
+            """
+            import time
+            from downstack_harness import Grader
+
+            g = Grader()
+            g.running("first")
+            g.check("first", True, max_score=2, output="x" * 10_000)
+            time.sleep(3600)  # only the callback ends this run
+            """,
+            on_progress=on_progress,
+        )
+    assert states == [True]
+    assert [p.running for p in seen] == ["first", None]
+    check = seen[1].check
+    assert check is not None and (check.name, check.score, check.status) == ("first", 2, "passed")
+    assert len(check.output) < 10_000  # a preview; the final results carry the whole output
+
+
+def test_a_time_out_keeps_the_checks_streamed_before_it(grade: Grade) -> None:
+    seen: list[graders.Progress] = []
+    # The deadline is far above the second these checks take, so they are made before it.
+    result = grade(
+        """
+        import time
+        from downstack_harness import Grader
+
+        g = Grader()
+        g.check("compiles", True)
+        g.check("visible case", False, score=0.5, max_score=2)
+        g.running("hidden case 1")
+        time.sleep(3600)
+        """,
+        on_progress=seen.append,
+        timeout_s=15,
+    )
+    assert result.timed_out and result.results is None and result.error is None
+    assert [(t.name, t.score, t.max_score) for t in result.streamed] == [
+        ("compiles", 1, 1),
+        ("visible case", 0.5, 2),
+    ]
+    assert result.running == "hidden case 1"
+    assert len(seen) == 3
+
+
+def test_a_finished_run_streams_exactly_its_checks(grade: Grade) -> None:
+    seen: list[graders.Progress] = []
+    result = grade(
+        """
+        from downstack_harness import Grader
+
+        g = Grader()
+        for number in range(5):
+            g.check(f"case {number}", number % 2 == 0, visibility="hidden" if number else "visible")
+        g.emit()
+        """,
+        on_progress=seen.append,
+    )
+    assert result.error is None and result.results is not None, result.log
+    assert [p.check for p in seen] == list(result.streamed)
+    assert [(t.name, t.status, t.visibility) for t in result.streamed] == [
+        (t.name, t.status, t.visibility) for t in result.results.tests
+    ]
+
+
+def test_results_that_withdraw_a_streamed_pass_are_a_grader_error(grade: Grade) -> None:
+    result = grade(
+        """
+        import json
+        from downstack_harness import Grader
+
+        g = Grader()
+        g.check("a", True)
+        print(json.dumps({"tests": [{"name": "a", "score": 0, "max_score": 1}]}))
+        """
+    )
+    assert result.results is None
+    assert result.error == (
+        "grader error: check 1 was streamed as 'a' passed 1/1 (visible) but the results "
+        "say 'a' failed 0/1 (visible)"
+    )
+
+
+def test_results_that_leave_out_a_declared_check_are_a_grader_error(grade: Grade) -> None:
+    result = grade(
+        """
+        from downstack_harness import Grader
+
+        g = Grader()
+        g.expect("a")
+        g.expect("b", max_score=2)
+        g.check("a", True)
+        g.emit()
+        """
+    )
+    assert result.results is None
+    assert result.error == (
+        "grader error: the checker declared check 'b' (2 points, visible) but its results "
+        "hold no such check"
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        (b"12 not a frame", "grader error: the checker's progress stream is not framed"),
+        (
+            b"2\n[]",
+            "grader error: invalid progress from the checker: progress record 1 must "
+            'be an object with one key, "check", "running" or "expect"',
+        ),
+        (b'9\n{"check"', "grader error: the checker's progress stream ends inside a record"),
+        (b"40000\n" + b" " * 40000, "grader error: the checker streamed more than 4096 bytes"),
+    ],
+)
+def test_a_checker_that_streams_garbage_gets_a_grader_error(
+    grade: Grade, written: bytes, message: str
+) -> None:
+    result = grade(
+        f"""
+        import os
+        from downstack_harness import Grader
+
+        g = Grader()
+        fd = int(os.environ["DOWNSTACK_PROGRESS_FD"])
+        os.write(fd, {written!r})
+        os.close(fd)
+        g.check("fine", True)
+        g.emit()
+        """,
+        result_bytes=4096,
+    )
+    assert result.results is None
+    assert result.error is not None and result.error.startswith(message), result.error
+
+
+def test_learner_programs_cannot_write_progress(grade: Grade) -> None:
+    # The abuse suite's attack: frames on its own streams, a record on every descriptor
+    # number, and on every process's descriptors through /proc.
+    forge = (Path(__file__).parents[1] / "abuse" / "attacks" / "forge_progress.py").read_text()
+    seen: list[graders.Progress] = []
+    result = grade(
+        checker(
+            f"_, run = learner({forge!r})\n"
+            "report(json.loads(run.stderr.splitlines()[-1])['observed'])"
+        ),
+        on_progress=seen.append,
+    )
+    attempts = observed(result)
+    assert "/proc/1/fd" in attempts  # the entry program's descriptors were tried
+    assert attempts and "written" not in attempts.values(), attempts
+    assert [p.check.name for p in seen if p.check] == ["observed"]

@@ -5,13 +5,18 @@ The host talks to it over the container's three standard streams:
 - stdin carries one tar archive: the lab's hidden checker under ``grader/`` and the
   learner's files under ``submission/``. It ends when the host closes its write side.
 - stderr carries whatever the checker writes to its stderr (the staff log).
-- stdout carries exactly one framed envelope, written at the end::
+- stdout carries the checker's progress while it runs, one framed record per check it
+  makes (or the name of the check it starts), then exactly one framed envelope::
 
+      DOWNSTACK-PROGRESS <length>\\n{"check": {"name": "...", "score": 1, ...}}
+      DOWNSTACK-PROGRESS <length>\\n{"running": "hidden case 2"}
       DOWNSTACK-ENVELOPE <length>\\n{"checker_exit": 0, "peak_memory_bytes": 123, "results": "..."}
 
   or ``{"error": "..."}`` when the run could not be set up. Only this program writes to
   the container's stdout: the checker's stdout is a pipe read here (its results
-  document), and learner programs get pipes from the checker, so neither can forge it.
+  document), its progress comes over a pipe of its own (DOWNSTACK_PROGRESS_FD, framed
+  ``<length>\\n<record>``), and learner programs get neither, only pipes from the
+  checker, so nothing they write can be taken for a record or the envelope.
 
 The checker runs as root with the few capabilities the container keeps (it needs them to
 start learner programs as another uid and to kill them); the learner's files are readable
@@ -37,6 +42,9 @@ GRADER_DIR = GRADE_ROOT + "/grader"
 SUBMISSION_DIR = GRADE_ROOT + "/submission"
 HARNESS_LIB = "/opt/downstack/lib"
 ENVELOPE_MAGIC = b"DOWNSTACK-ENVELOPE"
+PROGRESS_MAGIC = b"DOWNSTACK-PROGRESS"
+# One progress record's length line ("<digits>\n") is never longer than this.
+PROGRESS_HEADER_BYTES = 16
 
 # Settings the host passes to this program only; they are removed from the checker's env.
 # DOWNSTACK_RESULT_BYTES stays: the harness fits the results document to it.
@@ -140,6 +148,75 @@ def checker_env(learner_uid: str) -> dict[str, str]:
     return env
 
 
+class ProgressForwarder(threading.Thread):
+    """Forwards the checker's framed progress records to stdout as they arrive.
+
+    The records together may take ``cap`` bytes, as the results document may; past the
+    cap, or on a frame that is not ``<length>\\n<record>``, it stops forwarding, kills
+    the checker and says why (``problem``): the run becomes a grader error. Once
+    ``close`` has been called (the envelope is next), nothing more is forwarded.
+    """
+
+    BAD_FRAME = "the checker's progress stream is not framed as <length>\\n<record>"
+
+    def __init__(self, fd: int, cap: int, checker_pid: int, stdout: threading.Lock) -> None:
+        super().__init__(daemon=True)
+        self.fd = fd
+        self.cap = cap
+        self.checker_pid = checker_pid
+        self.stdout = stdout
+        self.forwarded = 0
+        self.closed = False
+        self.problem = ""
+
+    def run(self) -> None:
+        buffer = bytearray()
+        while chunk := os.read(self.fd, 1 << 16):
+            buffer += chunk
+            while record := self.next_record(buffer):
+                with self.stdout:
+                    if self.closed:
+                        return
+                    write_frame(PROGRESS_MAGIC, record)
+            if self.problem:
+                return
+        if buffer:
+            self.fail(f"the checker's progress stream ends inside a record ({len(buffer)} bytes)")
+
+    def next_record(self, buffer: bytearray) -> bytes | None:
+        """Take the first whole record off ``buffer``; None until one is whole or on a
+        problem (then ``problem`` is set)."""
+        header, newline, _ = bytes(buffer[:PROGRESS_HEADER_BYTES]).partition(b"\n")
+        bad_header = not header.isdigit() and bool(newline or header)
+        if bad_header or len(header) >= PROGRESS_HEADER_BYTES or (newline and int(header) == 0):
+            self.fail(self.BAD_FRAME)
+            return None
+        if not newline:
+            return None
+        size = int(header)
+        if self.forwarded + size > self.cap:
+            self.fail(f"the checker streamed more than {self.cap} bytes of progress")
+            return None
+        end = len(header) + 1 + size
+        if len(buffer) < end:
+            return None
+        record = bytes(buffer[len(header) + 1 : end])
+        del buffer[:end]
+        self.forwarded += size
+        return record
+
+    def close(self) -> None:
+        with self.stdout:
+            self.closed = True
+
+    def fail(self, problem: str) -> None:
+        self.problem = self.problem or problem
+        try:
+            os.kill(self.checker_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 class CappedReader(threading.Thread):
     """Reads a pipe into memory up to a cap; on overflow kills the writer and stops."""
 
@@ -169,36 +246,52 @@ def wait_reaping_orphans(pid: int) -> int:
             return os.waitstatus_to_exitcode(status)
 
 
-def run_checker(command: list[str], result_bytes: int, learner_uid: str) -> dict[str, object]:
+def run_checker(
+    command: list[str], result_bytes: int, learner_uid: str, stdout: threading.Lock
+) -> dict[str, object]:
     overflow = threading.Event()
+    # Both ends are close-on-exec: only the checker gets the write end (pass_fds), and
+    # the harness keeps it from every program the checker starts.
+    progress_read, progress_write = os.pipe()
+    env = checker_env(learner_uid)
+    env["DOWNSTACK_PROGRESS_FD"] = str(progress_write)
     try:
         checker = subprocess.Popen(
             command,
             cwd=GRADER_DIR,
-            env=checker_env(learner_uid),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             # stderr is inherited: it is the container's stderr, the staff log.
             close_fds=True,
+            pass_fds=(progress_write,),
             # Files the checker creates are private unless it says otherwise, so hidden
             # data written to /tmp is not readable by the learner uid.
             umask=0o077,
         )
     except OSError as exc:
         return {"error": f"could not start the checker {command!r}: {exc.strerror or exc}"}
+    finally:
+        os.close(progress_write)
     assert checker.stdout is not None
     reader = CappedReader(checker.stdout.fileno(), result_bytes, overflow)
     reader.start()
+    progress = ProgressForwarder(progress_read, result_bytes, checker.pid, stdout)
+    progress.start()
     watcher = threading.Thread(target=kill_on_overflow, args=(overflow, checker.pid), daemon=True)
     watcher.start()
     exit_code = wait_reaping_orphans(checker.pid)
     checker.returncode = exit_code
     reader.join(STDOUT_DRAIN_S)
+    progress.join(STDOUT_DRAIN_S)
+    progress.close()
     envelope: dict[str, object] = {
         "checker_exit": exit_code,
         "peak_memory_bytes": peak_memory_bytes(),
     }
-    if overflow.is_set():
+    if progress.problem:
+        envelope["error"] = progress.problem
+    elif overflow.is_set():
         envelope["error"] = f"the checker printed more than {result_bytes} bytes of results"
     else:
         try:
@@ -225,9 +318,12 @@ def kill_on_overflow(overflow: threading.Event, pid: int) -> None:
 
 
 def write_envelope(envelope: dict[str, object]) -> None:
-    data = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+    write_frame(ENVELOPE_MAGIC, json.dumps(envelope, ensure_ascii=False).encode("utf-8"))
+
+
+def write_frame(magic: bytes, data: bytes) -> None:
     out = sys.stdout.buffer
-    out.write(ENVELOPE_MAGIC + b" " + str(len(data)).encode("ascii") + b"\n" + data)
+    out.write(magic + b" " + str(len(data)).encode("ascii") + b"\n" + data)
     out.flush()
 
 
@@ -250,7 +346,11 @@ def main(argv: list[str]) -> int:
     except (InputError, tarfile.TarError) as exc:
         write_envelope({"error": f"bad input archive: {exc}"})
         return 0
-    write_envelope(run_checker(command, result_bytes, learner_uid))
+    # Progress records and the envelope are written whole, one at a time.
+    stdout = threading.Lock()
+    envelope = run_checker(command, result_bytes, learner_uid, stdout)
+    with stdout:
+        write_envelope(envelope)
     return 0
 
 
