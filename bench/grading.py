@@ -8,10 +8,15 @@ one at a time, then throughput with N submitted at once. In the same run it time
 could cost on this machine, and prints the ratios. Machines here are noisy: compare
 ratios, not seconds.
 
+Then, for the flagship labs, it submits each one's reference and polls the API: the
+time from submit to the first check readable there, next to the time to the final
+score, and their ratio (checks are shown as the checker makes them; the target is a
+first check in under 30% of the time to the score).
+
 Each submission comes from a learner of its own, made for this run, so neither the lab's
 attempts per hour nor an earlier run on the same database (DATABASE_URL) can refuse one.
 
-    .venv/bin/python bench/grading.py [-n 10] [--concurrency 2]
+    .venv/bin/python bench/grading.py [-n 10] [--concurrency 2] [--first-check-n 3]
 """
 
 import argparse
@@ -59,16 +64,21 @@ class Learners:
         self.run = uuid.uuid4().hex[:8]
         self.count = itertools.count(1)
 
-    def submit(self) -> tuple[uuid.UUID, float]:
-        """Submit the files as a new learner; returns the submission's id and when the
-        request was sent (time.monotonic), where its latency starts."""
+    def api_key(self) -> str:
         from django.contrib.auth import get_user_model
-        from django.core.files.uploadedfile import SimpleUploadedFile
 
         from accounts.models import ApiToken
 
         user = get_user_model().objects.create_user(f"bench-{self.run}-{next(self.count)}")
-        _, key = ApiToken.issue(user=user, name="bench")
+        return ApiToken.issue(user=user, name="bench")[1]
+
+    def submit(self) -> tuple[uuid.UUID, float]:
+        """Submit the files as a new learner; returns the submission's id and when the
+        request was sent (time.monotonic), where its latency starts."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        key = self.api_key()
+        self.key = key
         uploads = {name: SimpleUploadedFile(name, data) for name, data in self.files.items()}
         sent = time.monotonic()
         response = self.client.post(
@@ -77,6 +87,31 @@ class Learners:
         if response.status_code != 201:
             raise SystemExit(f"submitting failed: HTTP {response.status_code} {response.content!r}")
         return uuid.UUID(response.json()["id"]), sent
+
+
+# The labs of the first-check measurement: the flagship labs.
+FLAGSHIP_LABS = ("gc-p99-spike", "partition-writes", "ai-patch-review")
+
+
+def first_check_and_score(learners: Learners, timeout_s: float) -> tuple[float, float]:
+    """Submit once and poll the API: seconds from submit to the first check readable
+    there (shown or counted as hidden), and to the final score."""
+    pk, sent = learners.submit()
+    url = f"/api/v1/submissions/{pk}/"
+    headers = {"authorization": f"Bearer {learners.key}"}
+    first = None
+    while time.monotonic() - sent < timeout_s:
+        body = learners.client.get(url, headers=headers, secure=True).json()
+        if first is None and (body["tests"] or any(body["hidden_tests"].values())):
+            first = time.monotonic() - sent
+        if body["status"] in ("graded", "error"):
+            if body["status"] == "error":
+                raise SystemExit(f"submission {pk} was not graded: {body['status_detail']}")
+            return (
+                first if first is not None else time.monotonic() - sent
+            ), time.monotonic() - sent
+        time.sleep(0.05)
+    raise SystemExit(f"gave up waiting for submission {pk}")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -143,9 +178,9 @@ def bare_docker_run(image: str, command: list[str], archive: bytes, limits) -> f
 def bare_score(stdout: bytes) -> float | None:
     """The score in a bare run's envelope, or None when the checker gave no results (a
     baseline that times a crashing checker measures nothing)."""
-    from graders.sandbox import _read_envelope
+    from graders.sandbox import envelope_of
 
-    envelope, _ = _read_envelope(stdout)
+    envelope, _ = envelope_of(stdout)
     if envelope is None or envelope.get("checker_exit") != 0:
         return None
     try:
@@ -157,6 +192,12 @@ def bare_score(stdout: bytes) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=10, help="submissions per measurement (default 10)")
+    parser.add_argument(
+        "--first-check-n",
+        type=int,
+        default=3,
+        help="submissions per flagship lab for the time to the first check (default 3; 0 skips)",
+    )
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -236,6 +277,15 @@ def main() -> None:
                 )
             )
         bare_throughput = args.n / (time.monotonic() - started)
+
+        first_checks = {}
+        for slug in FLAGSHIP_LABS if args.first_check_n else ():
+            lab = load_lab(settings.LABS_DIR / slug)
+            flagship = Learners(slug, read_tree(settings.LABS_DIR / slug / "solution"))
+            timeout = 60 + 3 * lab.timeout_s
+            first_checks[slug] = [
+                first_check_and_score(flagship, timeout) for _ in range(args.first_check_n)
+            ]
     finally:
         worker.stop()
 
@@ -247,6 +297,13 @@ def main() -> None:
         f"ratio pipeline/bare:    median {median_ratio:.2f}x   p95 {p95_ratio:.2f}x"
         f"   throughput {pipeline_throughput / bare_throughput:.2f}x"
     )
+    for slug, times in first_checks.items():
+        first = statistics.median(t[0] for t in times)
+        final = statistics.median(t[1] for t in times)
+        print(
+            f"{slug:<22} first check visible {first:6.2f} s   final score {final:6.2f} s   "
+            f"ratio first/final {first / final:.2f}   (median of {len(times)})"
+        )
 
 
 if __name__ == "__main__":
