@@ -134,7 +134,23 @@ def _progress_line(sub: dict) -> str:
         if sub.get("status_detail"):
             line += f" ({sub['status_detail']})"
         return line
+    if sub["status"] == "running" and sub.get("running_check"):
+        return f"running: {sub['running_check']}"
     return sub["status"]
+
+
+def _new_checks(sub: dict, shown: int, hidden_shown: tuple[int, int]) -> list[str]:
+    """Lines for the checks finished since the last poll (while it runs)."""
+    lines = [
+        f"    {'✓' if test['status'] == 'passed' else '✗'} {test['name']}  "
+        f"({test['score']:g}/{test['max_score']:g})"
+        for test in sub["tests"][shown:]
+    ]
+    hidden = sub.get("hidden_tests") or {}
+    counts = (hidden.get("passed", 0), hidden.get("failed", 0))
+    if counts != hidden_shown:
+        lines.append(f"    hidden checks so far: {counts[0]} passed, {counts[1]} failed")
+    return lines
 
 
 def _print_result(sub: dict) -> None:
@@ -168,8 +184,15 @@ def cmd_submit(args) -> int:
     if args.no_wait:
         return PASSED
     shown = None
+    checks_shown, hidden_shown = 0, (0, 0)
     deadline = time.monotonic() + args.timeout
     while sub["status"] in ("queued", "running"):
+        if sub["status"] == "running":
+            for check_line in _new_checks(sub, checks_shown, hidden_shown):
+                print(check_line, flush=True)
+            hidden = sub.get("hidden_tests") or {}
+            checks_shown = len(sub["tests"])
+            hidden_shown = (hidden.get("passed", 0), hidden.get("failed", 0))
         line = _progress_line(sub)
         if line != shown:
             print(f"  … {line}", flush=True)
@@ -207,7 +230,9 @@ def parser() -> argparse.ArgumentParser:
     get.add_argument("--dir", help="where to put them (default: ./<lab>)")
     get.add_argument("--force", action="store_true", help="write into a non-empty folder")
     get.set_defaults(func=cmd_get)
-    submit = sub.add_parser("submit", help="submit files, wait for the grade, print feedback")
+    submit = sub.add_parser(
+        "submit", help="submit files, show each check as it finishes, print the grade and feedback"
+    )
     submit.add_argument("lab")
     submit.add_argument("files", nargs="*", help="default: the lab's files from . or ./<lab>/")
     submit.add_argument("--no-wait", action="store_true", help="return once queued")

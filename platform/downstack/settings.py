@@ -161,6 +161,9 @@ GRADING_REAP_INTERVAL_S = env_int("GRADING_REAP_INTERVAL_S", 60, minimum=1)
 # exceed the longest retry countdown so that a pending retry is not doubled needlessly.
 GRADING_REQUEUE_AFTER_S = env_int("GRADING_REQUEUE_AFTER_S", 900, minimum=60)
 GRADING_RETRY_BACKOFF_MAX_S = 300
+# The checks a running checker streams are stored as they come, but at most once per
+# this many milliseconds, so that a chatty checker cannot hammer the database.
+GRADING_PROGRESS_WRITE_MS = env_int("GRADING_PROGRESS_WRITE_MS", 500, minimum=50)
 
 # Celery. Without CELERY_BROKER_URL, kombu's filesystem transport under var/ means a
 # fresh clone needs no broker server.

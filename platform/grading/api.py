@@ -138,6 +138,8 @@ def submission_json(submission: Submission, request) -> dict:
         "queued_at": stamp(submission.created_at),
         "started_at": stamp(submission.started_at),
         "finished_at": stamp(submission.finished_at),
+        # While it is graded: the check the checker is working on, if it said.
+        "running_check": submission.running_check or None,
         "queue_position": submission.queue_position(),
         "estimated_wait_s": submission.estimated_wait_s(),
         "files": [f.name for f in submission.files.all()],

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.rendering import render_markdown
-from graders import is_full_marks
+from graders import NOT_RUN_TAG, is_full_marks
 from grading import policy
 
 
@@ -109,6 +109,8 @@ class Submission(GradingJob):
     oom_killed = models.BooleanField(default=False)
     output_truncated = models.BooleanField(default=False)
     grader_log = models.TextField(blank=True)
+    # While it is graded: the check the checker said it is working on (Grader.running).
+    running_check = models.CharField(max_length=200, blank=True)
     # The applied regrade whose result the fields above hold; None for the first grading.
     current_run = models.ForeignKey(
         "GradeRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -235,6 +237,10 @@ class TestResult(models.Model):
 
     def passed(self) -> bool:
         return self.status == "passed"
+
+    def not_run(self) -> bool:
+        """A check a time-out left unmade (graders.Outcome)."""
+        return NOT_RUN_TAG in self.tags
 
     def visible_to_learner(self, *, due_at=None, now=None) -> bool:
         return check_visible_to_learner(self.visibility, due_at=due_at, now=now)

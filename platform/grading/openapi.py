@@ -182,9 +182,18 @@ def schema(server_url: str) -> dict:
                         "queued_at": {"type": "string", "format": "date-time"},
                         "started_at": {"type": ["string", "null"], "format": "date-time"},
                         "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                        "running_check": {
+                            "type": ["string", "null"],
+                            "description": "While running: the check the grader is working on",
+                        },
                         "queue_position": {"type": ["integer", "null"]},
                         "estimated_wait_s": {"type": ["number", "null"]},
-                        "tests": {"type": "array", "items": {"$ref": "#/components/schemas/Check"}},
+                        "tests": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Check"},
+                            "description": "The checks shown in full; while running, those "
+                            "finished so far",
+                        },
                         "hidden_tests": {
                             "type": "object",
                             "properties": {

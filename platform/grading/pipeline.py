@@ -18,6 +18,7 @@ import graders
 from catalog.labfiles import checker_files
 from catalog.sandbox import sandbox_options
 from grading import jobs, progress
+from grading.live import LiveChecks
 from grading.models import GradeRun, JobStatus, Submission, TestResult
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def submission_grade(*, submission_id) -> Submission | None:
             token=token,
             **run_facts(image, result),
             **outcome_fields(outcome),
+            running_check="",
         )
         if stored:
             tests_replace(submission.pk, outcome.test_rows())
@@ -116,13 +118,20 @@ def _claim_and_run(model: jobs.Job, pk, kind: str):
         pk=pk
     )
     submission = job if isinstance(job, Submission) else job.submission
-    with jobs.lease_renewed(model, pk, token):
-        image, result = _run_checker(
-            submission,
-            release=functools.partial(jobs.release, model, pk, token=token),
-            run_key=f"{kind}-{job.pk}",
-        )
-    return job, token, image, result, _outcome(submission.pk, result)
+    # A submission's checks are shown as they come; a regrade's only once it is applied.
+    live = LiveChecks(pk, token) if model is Submission else None
+    try:
+        with jobs.lease_renewed(model, pk, token):
+            image, result = _run_checker(
+                submission,
+                release=functools.partial(jobs.release, model, pk, token=token),
+                run_key=f"{kind}-{job.pk}",
+                on_progress=live,
+            )
+    finally:
+        if live is not None:
+            live.close()
+    return job, token, image, result, _outcome(submission, result)
 
 
 def tests_replace(submission_pk, rows: list[dict]) -> None:
@@ -133,14 +142,16 @@ def tests_replace(submission_pk, rows: list[dict]) -> None:
     )
 
 
-def _outcome(submission_pk, result: graders.RunResult) -> graders.Outcome:
-    outcome = graders.Outcome.of(result)
+def _outcome(submission: Submission, result: graders.RunResult) -> graders.Outcome:
+    outcome = graders.Outcome.of(result, partial_on_timeout=submission.lab.partial_on_timeout)
     if outcome.is_grader_error:
-        log.error("submission %s: grader error: %s", submission_pk, outcome.error)
+        log.error("submission %s: grader error: %s", submission.pk, outcome.error)
     return outcome
 
 
-def _run_checker(submission: Submission, *, release, run_key: str) -> tuple[str, graders.RunResult]:
+def _run_checker(
+    submission: Submission, *, release, run_key: str, on_progress=None
+) -> tuple[str, graders.RunResult]:
     """Run the lab's checker over a submission's files; `release(reason=...)` gives the
     claim back when the platform, not the learner's code, failed.
 
@@ -153,7 +164,14 @@ def _run_checker(submission: Submission, *, release, run_key: str) -> tuple[str,
         checker = checker_files(settings.LABS_DIR / lab.slug, lab.grader_include)
         files = {f.name: f.read_bytes() for f in submission.files.all()}
         env = checker_env(submission_id=submission.pk, seed=submission.seed)
-        result = graders.run(checker=checker, submission=files, env=env, run_key=run_key, **options)
+        result = graders.run(
+            checker=checker,
+            submission=files,
+            env=env,
+            run_key=run_key,
+            on_progress=on_progress,
+            **options,
+        )
     except graders.InfrastructureError as exc:
         log.error("submission %s: grading infrastructure failed: %s", submission.pk, exc)
         release(reason=str(exc))

@@ -113,3 +113,36 @@ def test_get_keeps_a_starter_readme_and_writes_the_instructions_beside_it(
     folder = cli.work / "own-readme"
     assert (folder / "README.md").read_text() == "the service's own readme\n"
     assert (folder / "INSTRUCTIONS.md").read_text() == lab.instructions_md
+
+
+SLOW_SECOND_CASE = """
+import time
+from downstack_harness import Grader
+
+g = Grader()
+g.check("case 1", True)
+g.check("hidden case", True, visibility="hidden")
+g.running("case 2")
+time.sleep(5)  # long enough for the client to see the first checks on their own
+g.check("case 2", False, output="expected 4, got 5")
+g.emit()
+"""
+
+
+@pytest.mark.docker
+@pytest.mark.worker
+def test_submit_shows_each_check_as_it_finishes(
+    cli, live_server, token, scratch_lab, grader_image, start_worker
+):
+    scratch_lab("slow", SLOW_SECOND_CASE)
+    start_worker()
+    cli("login", "--url", live_server.url, "--token", token, check_code=0)
+    (cli.work / "main.py").write_text("print(4)\n")
+    done = cli("submit", "slow", "main.py", "--poll", "0.2", check_code=1)
+    lines = done.stdout.splitlines()
+    progress = lines[: lines.index("")]  # before the result's blank line
+    assert "    ✓ case 1  (1/1)" in progress, done.stdout
+    assert "    hidden checks so far: 1 passed, 0 failed" in progress
+    assert "  … running: case 2" in progress
+    assert progress.index("    ✓ case 1  (1/1)") < progress.index("  … running: case 2")
+    assert "Score: 2 / 3" in done.stdout and "✗ case 2  (0/1)" in done.stdout
