@@ -996,6 +996,6 @@ def test_learner_programs_cannot_write_progress(grade: Grade) -> None:
         on_progress=seen.append,
     )
     attempts = observed(result)
-    assert "/proc/1/fd" in attempts  # the entry program's descriptors were tried
+    assert any(target.startswith("/proc/1/fd") for target in attempts), attempts
     assert attempts and "written" not in attempts.values(), attempts
     assert [p.check.name for p in seen if p.check] == ["observed"]
