@@ -10,9 +10,9 @@ from cohorts.models import Membership, Regrade, regrade_changes
 from cohorts.services import RegradeNotReady, regrade_apply, regrade_discard, regrade_start
 from downstack.celery import app
 from graders.results import Results, TestOutcome
-from graders.sandbox import RunResult
 from grading.models import GradeRun, LabProgress, Submission
 from grading.pipeline import graderun_grade
+from tests.sandboxes import run_result
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +24,8 @@ def fake_run(score):
                 "kept", score, 10.0, "passed" if score == 10 else "failed", "", "visible", ()
             ),
         )
-        return RunResult(
-            results=Results(score=score, max_score=10.0, output="regraded", tests=tests),
-            error=None,
-            exit_code=0,
-            duration_s=0.5,
-            peak_memory_bytes=None,
-            timed_out=False,
-            oom_killed=False,
-            output_truncated=False,
-            log="",
+        return run_result(
+            results=Results(score=score, max_score=10.0, output="regraded", tests=tests)
         )
 
     return run
@@ -193,16 +185,10 @@ def test_a_regrade_that_times_out_keeps_the_checks_made_before_it(
     from graders.results import Expected
 
     def timed_out(**kwargs):
-        return RunResult(
-            results=None,
-            error=None,
+        return run_result(
             exit_code=None,
             duration_s=60.0,
-            peak_memory_bytes=None,
             timed_out=True,
-            oom_killed=False,
-            output_truncated=False,
-            log="",
             limits=graders.Limits(timeout_s=60),
             streamed=(TestOutcome("first", 6.0, 6.0, "passed", "", "visible", ()),),
             running="second",

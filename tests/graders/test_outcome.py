@@ -5,22 +5,13 @@ import pytest
 
 import graders
 from graders.results import Expected
+from tests.sandboxes import run_result
 
 
 def result(**facts) -> graders.RunResult:
-    defaults = dict(
-        results=None,
-        error=None,
-        exit_code=None,
-        duration_s=30.0,
-        peak_memory_bytes=None,
-        timed_out=True,
-        oom_killed=False,
-        output_truncated=False,
-        log="",
-        limits=graders.Limits(timeout_s=30),
-    )
-    return graders.RunResult(**{**defaults, **facts})
+    """A run the 30 s deadline stopped, with ``facts``."""
+    stopped = dict(exit_code=None, duration_s=30.0, timed_out=True, limits=graders.Limits(30))
+    return run_result(**{**stopped, **facts})
 
 
 def made(name: str, score: float, max_score: float, visibility: str = "visible"):
