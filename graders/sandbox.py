@@ -102,6 +102,8 @@ LOG_HEAD_BYTES = 32 * 1024
 LOG_TAIL_BYTES = 32 * 1024
 LOG_GAP = "\n[... {} bytes left out ...]\n"
 LOG_MAX_CHARS = LOG_HEAD_BYTES + LOG_TAIL_BYTES + len(LOG_GAP.format(2**64))
+# The exit code of a container whose first process was killed by SIGKILL (128 + 9).
+KILLED_EXIT = 137
 # How long a killed or finished container may take to report that it stopped.
 STOP_WAIT_S = 15
 
@@ -307,6 +309,11 @@ def _drive(
     log = streams.log_text()
 
     envelope, envelope_problem = _read_envelope(bytes(streams.stdout))
+    if envelope is None and container_exit == KILLED_EXIT and not (timed_out or output_truncated):
+        # Nothing here killed it, and inside the container nothing can kill PID 1: the
+        # host's OOM killer ended the whole container at its memory limit. Under gVisor
+        # that takes the sandbox's own kernel with it, and Docker does not always say so.
+        oom_killed = True
     exit_code = envelope.get("checker_exit", container_exit) if envelope else container_exit
     peak = envelope.get("peak_memory_bytes") if envelope else None
     results: Results | None = None
