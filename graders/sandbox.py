@@ -179,11 +179,11 @@ def run(
     runtime: None for the engine's default, or e.g. "runsc" for gVisor.
     run_key: names the work (e.g. "submission-<id>") on the container, for remove_leftovers.
     on_progress: called, in this thread and while the container runs, with each progress
-    record the checker streams (a check it made, or the check it is running), once the
-    record is validated. Keep it quick; what it raises ends the run and propagates.
-    Once a record is invalid, no more are passed on and the run is a grader error. A
-    streamed check is not final: the results decide, and a run whose results withdraw or
-    change a streamed check is a grader error too.
+    record the checker streams (a check it made, the check it is running, or one it
+    declares), once the record is validated. Keep it quick; what it raises ends the run
+    and propagates. Once a record is invalid, no more are passed on and the run is a
+    grader error. A streamed check is not final: the results decide, and a run whose
+    results withdraw or change a streamed check is a grader error too.
 
     Raises InfrastructureError when Docker is unreachable, the image is missing or the
     API fails, and ValueError for unusable arguments (paths escaping their directory,
