@@ -12,7 +12,13 @@ from graders.limits import Limits
 from graders.marks import FULL_MARKS_TOLERANCE, full_marks_floor, is_full_marks, score_tolerance
 from graders.outcome import NOT_RUN_TAG, TEST_FIELDS, Kind, Outcome, test_rows
 from graders.results import Progress, Results, ResultsError, TestOutcome, parse_results
-from graders.sandbox import InfrastructureError, RunResult, remove_leftovers, run
+from graders.sandbox import (
+    InfrastructureError,
+    RunResult,
+    engine_problem,
+    remove_leftovers,
+    run,
+)
 
 __all__ = [
     "FULL_MARKS_TOLERANCE",
@@ -27,6 +33,7 @@ __all__ = [
     "RunResult",
     "TEST_FIELDS",
     "TestOutcome",
+    "engine_problem",
     "full_marks_floor",
     "image_tag",
     "is_full_marks",

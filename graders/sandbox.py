@@ -639,6 +639,20 @@ def learner_uid() -> int:
     return LEARNER_UID_BASE + secrets.randbelow(LEARNER_UID_SPAN)
 
 
+def engine_problem(*, timeout_s: float = 5) -> str | None:
+    """Why the Docker engine this process reaches (DOCKER_HOST) does not answer, in one
+    line; None when it answers. Safe to run twice: it only pings."""
+    try:
+        client = docker.from_env(timeout=max(1, round(timeout_s)))
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        return f"the Docker engine does not answer: {exc}"[:500]
+    return None
+
+
 def _connect() -> docker.DockerClient:
     try:
         return docker.from_env()

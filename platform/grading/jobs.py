@@ -41,9 +41,10 @@ def lease_until(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) + timedelta(seconds=settings.GRADING_LEASE_S)
 
 
-def claim(model: Job, pk) -> uuid.UUID | None:
-    """Take a queued job for this worker; None when it is not queued (graded, or being
-    graded by another worker). Safe to run twice: one caller wins."""
+def claim(model: Job, pk, *, worker: str = "") -> uuid.UUID | None:
+    """Take a queued job for this worker (its name is kept on the row); None when it is
+    not queued (graded, or being graded by another worker). Safe to run twice: one caller
+    wins."""
     token = uuid.uuid4()
     now = timezone.now()
     claimed = model.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
@@ -53,6 +54,7 @@ def claim(model: Job, pk) -> uuid.UUID | None:
         lease_expires_at=lease_until(now),
         deliveries=F("deliveries") + 1,
         status_detail="",
+        worker=worker,
     )
     return token if claimed else None
 
@@ -116,6 +118,7 @@ def requeue_lapsed(model: Job, *, now: datetime) -> list:
             started_at=None,
             lease_expires_at=None,
             status_detail=REQUEUED,
+            requeues=F("requeues") + 1,
         ):
             requeued.append(pk)
     return requeued

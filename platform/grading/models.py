@@ -80,6 +80,10 @@ class GradingJob(models.Model):
     deliveries = models.PositiveIntegerField(default=0)
     infra_failures = models.PositiveIntegerField(default=0)
     last_infra_error = models.TextField(blank=True)
+    # The worker (its Celery hostname) that holds or last held the claim.
+    worker = models.CharField(max_length=255, blank=True)
+    # How often the reaper sent it again (its worker died, or its message was lost).
+    requeues = models.PositiveIntegerField(default=0)
 
     score = models.FloatField(null=True, blank=True)
     max_score = models.FloatField(null=True, blank=True)
@@ -374,3 +378,23 @@ def progress_from_attempts(attempts, *, opened_at=None) -> dict:
     if first_pass is not None and opened_at is not None and opened_at <= first_pass:
         fields["hours_to_pass"] = (first_pass - opened_at).total_seconds() / 3600
     return fields
+
+
+class WorkerHeartbeat(models.Model):
+    """A grading worker's last sign of life, written by the worker itself every
+    GRADING_HEARTBEAT_S (grading.heartbeat), with whether its Docker engine answered.
+    Readiness and the metrics read it; a row is never deleted by the platform, so a
+    worker that went away shows as silent rather than disappearing."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    # Whether the worker's Docker engine answered at its last heartbeat, and if not why.
+    engine_ok = models.BooleanField(default=True)
+    engine_detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname

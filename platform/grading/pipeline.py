@@ -58,14 +58,14 @@ def outcome_fields(outcome: graders.Outcome) -> dict:
     }
 
 
-def submission_grade(*, submission_id) -> Submission | None:
+def submission_grade(*, submission_id, worker: str = "") -> Submission | None:
     """Grade a queued submission in the sandbox and store the result.
 
     Safe to run twice: the atomic claim lets one delivery through and the others return
     None. Raises graders.InfrastructureError, after putting the row back in the queue,
     when Docker is unavailable; every other outcome is stored on the row.
     """
-    ran = _claim_and_run(Submission, submission_id, "submission")
+    ran = _claim_and_run(Submission, submission_id, "submission", worker=worker)
     if ran is None:
         return None
     submission, token, image, result, outcome = ran
@@ -85,12 +85,12 @@ def submission_grade(*, submission_id) -> Submission | None:
     return submission
 
 
-def graderun_grade(*, run_id) -> GradeRun | None:
+def graderun_grade(*, run_id, worker: str = "") -> GradeRun | None:
     """Grade a queued regrade run into its scratch result; the submission is untouched.
 
     Safe to run twice, and raises graders.InfrastructureError like submission_grade.
     """
-    ran = _claim_and_run(GradeRun, run_id, "graderun")
+    ran = _claim_and_run(GradeRun, run_id, "graderun", worker=worker)
     if ran is None:
         return None
     run, token, image, result, outcome = ran
@@ -106,11 +106,11 @@ def graderun_grade(*, run_id) -> GradeRun | None:
     return run
 
 
-def _claim_and_run(model: jobs.Job, pk, kind: str):
-    """Claim a queued job and run its submission's checker under a renewed lease: the
-    job, the claim's token, the image, the run and its outcome; None when there was
-    nothing to claim."""
-    token = jobs.claim(model, pk)
+def _claim_and_run(model: jobs.Job, pk, kind: str, *, worker: str):
+    """Claim a queued job for `worker` and run its submission's checker under a renewed
+    lease: the job, the claim's token, the image, the run and its outcome; None when
+    there was nothing to claim."""
+    token = jobs.claim(model, pk, worker=worker)
     if token is None:
         log.info("%s %s: nothing to claim (already graded or being graded)", kind, pk)
         return None

@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from grading import jobs, queue
@@ -41,6 +41,7 @@ def _resend(model, *, now, send) -> list:
         .exclude(pk__in=lapsed)
         .values_list("pk", flat=True)
     )
+    model.objects.filter(pk__in=lost).update(requeues=F("requeues") + 1)
     for pk in lapsed + lost:
         log.warning("%s %s: re-queued by the reaper", model._meta.verbose_name, pk)
         send(pk)

@@ -6,12 +6,12 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_ready
+from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import DatabaseError, connection
 
 import graders
-from grading import jobs, pipeline, queue, reaper
+from grading import heartbeat, jobs, pipeline, queue, reaper
 from grading.models import GradeRun, Submission
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,11 @@ def grade_submission(self, submission_id: str) -> None:
     """
     _grade_or_retry(
         self,
-        functools.partial(pipeline.submission_grade, submission_id=submission_id),
+        functools.partial(
+            pipeline.submission_grade,
+            submission_id=submission_id,
+            worker=self.request.hostname or "",
+        ),
         functools.partial(jobs.release_current, Submission, submission_id),
     )
 
@@ -73,7 +77,9 @@ def regrade_run(self, run_id: str) -> None:
     """
     _grade_or_retry(
         self,
-        functools.partial(pipeline.graderun_grade, run_id=run_id),
+        functools.partial(
+            pipeline.graderun_grade, run_id=run_id, worker=self.request.hostname or ""
+        ),
         functools.partial(jobs.release_current, GradeRun, run_id),
     )
 
@@ -88,3 +94,14 @@ def reap_on_start(**_) -> None:
         log.exception("the reaper could not run at worker start; the beat will retry")
     finally:
         connection.close()  # the pool's processes keep their own connections
+
+
+@worker_ready.connect
+def heartbeat_on_start(sender=None, **_) -> None:
+    """Every worker writes its heartbeat (and its engine's state) from start to stop."""
+    heartbeat.start(hostname=getattr(sender, "hostname", "") or "celery")
+
+
+@worker_shutdown.connect
+def heartbeat_on_stop(**_) -> None:
+    heartbeat.stop()

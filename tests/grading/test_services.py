@@ -123,9 +123,10 @@ def test_after_docker_returns_the_kept_submission_is_graded(
     with pytest.raises(graders.InfrastructureError):
         submission_grade(submission_id=submission.pk)
     monkeypatch.delenv("DOCKER_HOST")
-    graded = submission_grade(submission_id=submission.pk)
+    graded = submission_grade(submission_id=submission.pk, worker="w2@host")
     assert graded.status == Submission.Status.GRADED and graded.passed()
     assert graded.infra_failures == 1
+    assert graded.worker == "w2@host"
 
 
 def _claimed(submission, *, lease_left_s: float) -> None:
@@ -165,6 +166,9 @@ def test_reaper_requeues_lapsed_leases_and_lost_messages_and_nothing_else(
     assert requeued.status_detail == jobs.REQUEUED
     assert Submission.objects.get(pk=held.pk).status == "running"
     assert Submission.objects.get(pk=waiting.pk).status == "queued"
+    # Each re-queue is counted on its row (the metrics sum them).
+    counts = dict(Submission.objects.values_list("pk", "requeues"))
+    assert counts == {lapsed.pk: 1, lost.pk: 1, held.pk: 0, waiting.pk: 0}
 
 
 def test_a_lease_lapses_only_after_its_length_and_a_claim_before_leases_after_the_hard_limit(
