@@ -165,12 +165,8 @@ GRADING_RETRY_BACKOFF_MAX_S = 300
 # this many milliseconds, so that a chatty checker cannot hammer the database.
 GRADING_PROGRESS_WRITE_MS = env_int("GRADING_PROGRESS_WRITE_MS", 500, minimum=50)
 # Every grading worker writes a heartbeat this often, with whether its Docker engine
-# answers. /readyz and the metrics call a worker silent after three missed heartbeats.
+# answers, to its WorkerHeartbeat row.
 GRADING_HEARTBEAT_S = env_int("GRADING_HEARTBEAT_S", 15, minimum=1)
-
-# Operations. /metrics (Prometheus) answers a request bearing this token, and without
-# one set only requests from the machine itself; /healthz and /readyz answer anyone.
-METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 # Celery. Without CELERY_BROKER_URL, kombu's filesystem transport under var/ means a
 # fresh clone needs no broker server.

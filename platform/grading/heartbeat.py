@@ -1,7 +1,6 @@
 """A grading worker's heartbeat: every GRADING_HEARTBEAT_S its main process asks its
 Docker engine whether it answers and writes the answer, with the time, to its
-WorkerHeartbeat row. /readyz and the metrics read the rows; a worker that stopped
-beating is one whose row grows old."""
+WorkerHeartbeat row. A worker that stopped beating is one whose row grows old."""
 
 from __future__ import annotations
 

@@ -383,8 +383,8 @@ def progress_from_attempts(attempts, *, opened_at=None) -> dict:
 class WorkerHeartbeat(models.Model):
     """A grading worker's last sign of life, written by the worker itself every
     GRADING_HEARTBEAT_S (grading.heartbeat), with whether its Docker engine answered.
-    Readiness and the metrics read it; a row is never deleted by the platform, so a
-    worker that went away shows as silent rather than disappearing."""
+    A row is never deleted by the platform, so a worker that went away shows as silent
+    rather than disappearing."""
 
     hostname = models.CharField(max_length=255, unique=True)
     started_at = models.DateTimeField()

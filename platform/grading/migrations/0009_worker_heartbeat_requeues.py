@@ -4,44 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('grading', '0008_submission_running_check'),
+        ("grading", "0008_submission_running_check"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hostname', models.CharField(max_length=255, unique=True)),
-                ('started_at', models.DateTimeField()),
-                ('last_seen_at', models.DateTimeField()),
-                ('engine_ok', models.BooleanField(default=True)),
-                ('engine_detail', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hostname", models.CharField(max_length=255, unique=True)),
+                ("started_at", models.DateTimeField()),
+                ("last_seen_at", models.DateTimeField()),
+                ("engine_ok", models.BooleanField(default=True)),
+                ("engine_detail", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['hostname'],
+                "ordering": ["hostname"],
             },
         ),
         migrations.AddField(
-            model_name='graderun',
-            name='requeues',
+            model_name="graderun",
+            name="requeues",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='graderun',
-            name='worker',
+            model_name="graderun",
+            name="worker",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='requeues',
+            model_name="submission",
+            name="requeues",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='worker',
+            model_name="submission",
+            name="worker",
             field=models.CharField(blank=True, max_length=255),
         ),
     ]
