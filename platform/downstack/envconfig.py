@@ -7,6 +7,7 @@ in production fails at start-up instead of misbehaving later.
 
 import os
 import re
+from email.utils import getaddresses
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -50,6 +51,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_admins(name: str) -> list[tuple[str, str]]:
+    """ADMINS from "Name <a@example.org>, b@example.org": (name, address) pairs."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return []
+    admins = getaddresses([raw])
+    for _, address in admins:
+        if "@" not in address:
+            raise ImproperlyConfigured(
+                f"{name} must be addresses such as 'Ops <ops@example.org>, b@example.org', "
+                f"not {raw!r}"
+            )
+    return admins
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

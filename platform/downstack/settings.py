@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from downstack.envconfig import (
+    env_admins,
     env_bool,
     env_broker_url,
     env_choice,
@@ -45,6 +46,10 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # Behind a TLS-terminating proxy: the header it sets to "https" (e.g. X-Forwarded-Proto).
 # Unset by default, because trusting it without such a proxy lets clients fake HTTPS.
 SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+# The operator's probes and Prometheus ask over plain HTTP from inside the deployment.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+# /metrics wants this as a Bearer token; unset, it is served to the loopback address only.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -121,6 +126,10 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 # A web worker waits at most this long for the SMTP server.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Downstack <downstack@localhost>")
+# Who gets the operator's alerts (grading.alerts), as "Name <a@b>, c@d".
+ADMINS = env_admins("ADMINS")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = "[Downstack] "
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -167,6 +176,8 @@ GRADING_PROGRESS_WRITE_MS = env_int("GRADING_PROGRESS_WRITE_MS", 500, minimum=50
 # Every grading worker writes a heartbeat this often, with whether its Docker engine
 # answers, to its WorkerHeartbeat row.
 GRADING_HEARTBEAT_S = env_int("GRADING_HEARTBEAT_S", 15, minimum=1)
+# A job that the platform failed this many times mails ADMINS, once.
+GRADING_ALERT_AFTER_FAILURES = env_int("GRADING_ALERT_AFTER_FAILURES", 3, minimum=1)
 
 # Celery. Without CELERY_BROKER_URL, kombu's filesystem transport under var/ means a
 # fresh clone needs no broker server.
@@ -236,4 +247,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # A request for a host not in ALLOWED_HOSTS is logged, not mailed to ADMINS (Django's
+    # default): scanners and misaddressed probes would send one mail per request.
+    "loggers": {
+        "django.security.DisallowedHost": {"handlers": ["console"], "propagate": False},
+    },
 }

@@ -6,8 +6,13 @@ from django.urls import include, path
 from pages.signup import signup
 
 from accounts.throttle import ThrottledLoginView, ThrottledPasswordResetView
+from downstack import ops
 
 urlpatterns = [
+    # For the operator's probes and Prometheus; exempt from the HTTPS redirect (settings).
+    path("healthz", ops.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ops.metrics, name="metrics"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", signup, name="signup"),

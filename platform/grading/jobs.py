@@ -24,6 +24,7 @@ from django.db import DatabaseError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from grading import alerts
 from grading.models import GradeRun, JobStatus, Submission
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,9 @@ def renew(model: Job, pk, token: uuid.UUID) -> bool:
 
 
 def release(model: Job, pk, *, token: uuid.UUID, reason: str) -> None:
-    """Give a claim back after an infrastructure failure; the job waits in the queue."""
-    model.objects.filter(pk=pk, status=JobStatus.RUNNING, claim_token=token).update(
+    """Give a claim back after an infrastructure failure; the job waits in the queue, and
+    ADMINS are mailed when its failures reach GRADING_ALERT_AFTER_FAILURES."""
+    released = model.objects.filter(pk=pk, status=JobStatus.RUNNING, claim_token=token).update(
         status=JobStatus.QUEUED,
         claim_token=None,
         started_at=None,
@@ -79,6 +81,11 @@ def release(model: Job, pk, *, token: uuid.UUID, reason: str) -> None:
         last_infra_error=reason[:2000],
         status_detail=WAITING_FOR_INFRASTRUCTURE,
     )
+    if released:
+        failures = model.objects.filter(pk=pk).values_list("infra_failures", flat=True).first()
+        alerts.infra_failure_noted(
+            kind=str(model._meta.verbose_name), pk=pk, failures=failures or 0, error=reason
+        )
 
 
 def release_current(model: Job, pk, *, reason: str) -> None:
