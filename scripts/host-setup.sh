@@ -2,7 +2,8 @@
 # Prepares a Debian 12 host to grade submissions: the Docker engine with no default bridge
 # (sandboxes get network "none" anyway, and nothing can fall back to a bridge), gVisor
 # registered as the "runsc" runtime, debootstrap for offline grader images, Chromium for
-# the browser tests, and the grader images themselves (every family, see graders/images).
+# the browser tests, docker-compose for the self-hosted deployment (deploy/), and the
+# grader images themselves (every family, see graders/images).
 #
 # Run as root from anywhere in the repository:  sudo scripts/host-setup.sh
 # Safe to run again: it installs only what is missing, rewrites the engine's settings and
@@ -24,7 +25,7 @@ DOCKERD_LOG=/var/log/dockerd.log
 WAIT_S=30
 
 # -- packages -------------------------------------------------------------------------------
-packages=(docker.io runsc debootstrap chromium)
+packages=(docker.io runsc debootstrap chromium docker-compose)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
