@@ -9,13 +9,11 @@ plain HTTP.
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.utils.log import log_response
 from django.views.decorators.http import require_GET
 from kombu.exceptions import KombuError
@@ -23,6 +21,7 @@ from kombu.utils.url import maybe_sanitize_url
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from downstack.celery import app
+from grading import heartbeat
 from grading.metrics import REGISTRY
 from grading.models import WorkerHeartbeat
 
@@ -112,10 +111,9 @@ def _broker_folders_problem(options: dict) -> str | None:
 def workers_problem() -> str | None:
     """None if a worker wrote a heartbeat within three intervals with its Docker engine
     answering; else whose heartbeat is missing or whose engine is down."""
-    window_s = 3 * settings.GRADING_HEARTBEAT_S
-    since = timezone.now() - timedelta(seconds=window_s)
+    window_s = heartbeat.ALIVE_INTERVALS * settings.GRADING_HEARTBEAT_S
     try:
-        fresh = list(WorkerHeartbeat.objects.filter(last_seen_at__gte=since))
+        fresh = list(WorkerHeartbeat.objects.filter(last_seen_at__gte=heartbeat.alive_since()))
     except DatabaseError as exc:
         return f"worker heartbeats cannot be read: {exc}"
     if not fresh:

@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -34,7 +34,15 @@ def retry_countdown(retries: int) -> int:
 
 def _grade_or_retry(task, grade, release_current) -> None:
     """Run `grade()`; retry on infrastructure errors (the pipeline has given its claim
-    back) and on the soft time limit, after `release_current(reason=...)` gives it back."""
+    back) and on the soft time limit, after `release_current(reason=...)` gives it back.
+
+    A worker whose engine does not answer while another's does has stopped taking
+    grading work (see grading.heartbeat), but still holds what it took before, such as
+    a retry waiting for its countdown: that message goes back to the queue unclaimed, for
+    the other, and counts as neither a retry nor an infrastructure failure."""
+    hostname = task.request.hostname or ""
+    if hostname and heartbeat.grades_elsewhere(hostname=hostname):
+        raise Reject(f"worker {hostname}: its Docker engine does not answer", requeue=True)
     try:
         grade()
     except graders.InfrastructureError as exc:
@@ -98,8 +106,11 @@ def reap_on_start(**_) -> None:
 
 @worker_ready.connect
 def heartbeat_on_start(sender=None, **_) -> None:
-    """Every worker writes its heartbeat (and its engine's state) from start to stop."""
-    heartbeat.start(hostname=getattr(sender, "hostname", "") or "celery")
+    """Every worker writes its heartbeat (and its engine's state) from start to stop, and
+    leaves grading work to other workers while its engine does not answer. The sender
+    is the worker's Consumer."""
+    intake = heartbeat.GradingIntake(sender) if sender is not None else None
+    heartbeat.start(hostname=getattr(sender, "hostname", "") or "celery", intake=intake)
 
 
 @worker_shutdown.connect
