@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +93,34 @@ class Results:
 
 def parse_results(raw: bytes | str, *, max_bytes: int) -> Results:
     """Validate a checker's results document; raise ResultsError saying what is wrong."""
+    document = _load_document(raw, max_bytes)
+    default_visibility, output = _check_document(document, TOP_LEVEL_KEYS, _number)
+    tests = tuple(
+        _parse_test(entry, index, default_visibility)
+        for index, entry in enumerate(_raw_tests(document), start=1)
+    )
+
+    if "max_score" in document:
+        max_score = _number(document["max_score"], "results: max_score")
+    elif tests:
+        max_score = sum(test.max_score for test in tests)
+    else:
+        raise ResultsError("results: max_score is missing and there are no tests to add up")
+    if max_score <= 0:
+        raise ResultsError(f"results: max_score must be greater than 0, got {max_score:g}")
+    if "score" in document:
+        score = _number(document["score"], "results: score")
+    elif tests:
+        score = sum(test.score for test in tests)
+    else:
+        raise ResultsError("results: score is missing and there are no tests to add up")
+    score = _within(score, max_score, "results")
+    return Results(score=score, max_score=max_score, output=output, tests=tests)
+
+
+def _load_document(raw: bytes | str, max_bytes: int) -> dict[str, Any]:
+    """The document as a JSON object, refused when oversized, not UTF-8, empty, not JSON,
+    or holding NaN, Infinity or a repeated key."""
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
     if len(data) > max_bytes:
         raise ResultsError(
@@ -114,46 +142,38 @@ def parse_results(raw: bytes | str, *, max_bytes: int) -> Results:
         raise ResultsError(
             f"the results document must be a JSON object, got {_json_type(document)}"
         )
-    _reject_unknown(document, TOP_LEVEL_KEYS, "results")
-    _reject_unstorable(document, "results")
+    return document
 
+
+def _check_document(
+    document: Mapping[str, Any],
+    known: frozenset[str],
+    execution_time: Callable[[object, str], object],
+) -> tuple[str, str]:
+    """Check the top-level fields other than tests and totals, ``execution_time`` with the
+    given check; return the default visibility of the tests and the document's output."""
+    _reject_unknown(document, known, "results")
+    _reject_unstorable(document, "results")
     default_visibility = _choice(document, "visibility", VISIBILITIES, "results", "visible")
     _choice(document, "stdout_visibility", VISIBILITIES, "results", "visible")
     _choice(document, "output_format", FORMATS, "results", "text")
     output = _text(document, "output", "results")
     if "execution_time" in document:
-        _number(document["execution_time"], "results: execution_time")
+        execution_time(document["execution_time"], "results: execution_time")
     if "extra_data" in document and not isinstance(document["extra_data"], dict):
         raise ResultsError("results: extra_data must be an object")
     if "leaderboard" in document:
         _check_leaderboard(document["leaderboard"])
+    return default_visibility, output
 
+
+def _raw_tests(document: Mapping[str, Any]) -> list[object]:
     raw_tests = document.get("tests", [])
     if not isinstance(raw_tests, list):
         raise ResultsError(f"results: tests must be a list, got {_json_type(raw_tests)}")
     if len(raw_tests) > MAX_TESTS:
         raise ResultsError(f"results: {len(raw_tests)} tests, more than the limit of {MAX_TESTS}")
-    tests = tuple(
-        _parse_test(entry, index, default_visibility)
-        for index, entry in enumerate(raw_tests, start=1)
-    )
-
-    if "max_score" in document:
-        max_score = _number(document["max_score"], "results: max_score")
-    elif tests:
-        max_score = sum(test.max_score for test in tests)
-    else:
-        raise ResultsError("results: max_score is missing and there are no tests to add up")
-    if max_score <= 0:
-        raise ResultsError(f"results: max_score must be greater than 0, got {max_score:g}")
-    if "score" in document:
-        score = _number(document["score"], "results: score")
-    elif tests:
-        score = sum(test.score for test in tests)
-    else:
-        raise ResultsError("results: score is missing and there are no tests to add up")
-    score = _within(score, max_score, "results")
-    return Results(score=score, max_score=max_score, output=output, tests=tests)
+    return raw_tests
 
 
 @dataclass(frozen=True)
@@ -265,22 +285,7 @@ def _said(test: TestOutcome) -> str:
 
 def _parse_test(entry: object, index: int, default_visibility: str) -> TestOutcome:
     where = f"test {index}"
-    if not isinstance(entry, dict):
-        raise ResultsError(f"{where}: must be an object, got {_json_type(entry)}")
-    _reject_unknown(entry, TEST_KEYS, where)
-    name = entry.get("name", f"Test {index}")
-    if not isinstance(name, str):
-        raise ResultsError(f"{where}: name must be a string, got {_json_type(name)}")
-    if len(name) > MAX_NAME_CHARS:
-        raise ResultsError(
-            f"{where}: name is {len(name)} characters, more than the limit of {MAX_NAME_CHARS}"
-        )
-    if "number" in entry and not isinstance(entry["number"], str | int | float):
-        raise ResultsError(f"{where}: number must be a string or a number")
-    _choice(entry, "name_format", FORMATS, where, "text")
-    _choice(entry, "output_format", FORMATS, where, "text")
-    if "extra_data" in entry and not isinstance(entry["extra_data"], dict):
-        raise ResultsError(f"{where}: extra_data must be an object")
+    entry, name = _test_entry(entry, index)
     for key in ("score", "max_score"):
         if key not in entry:
             raise ResultsError(f"{where}: {key} is missing")
@@ -303,6 +308,29 @@ def _parse_test(entry: object, index: int, default_visibility: str) -> TestOutco
         visibility=_choice(entry, "visibility", VISIBILITIES, where, default_visibility),
         tags=_tags(entry.get("tags", []), where),
     )
+
+
+def _test_entry(entry: object, index: int) -> tuple[dict[str, Any], str]:
+    """Check a test's keys and the fields that do not score it (name, number, formats,
+    extra_data); return the test as an object and its name."""
+    where = f"test {index}"
+    if not isinstance(entry, dict):
+        raise ResultsError(f"{where}: must be an object, got {_json_type(entry)}")
+    _reject_unknown(entry, TEST_KEYS, where)
+    name = entry.get("name", f"Test {index}")
+    if not isinstance(name, str):
+        raise ResultsError(f"{where}: name must be a string, got {_json_type(name)}")
+    if len(name) > MAX_NAME_CHARS:
+        raise ResultsError(
+            f"{where}: name is {len(name)} characters, more than the limit of {MAX_NAME_CHARS}"
+        )
+    if "number" in entry and not isinstance(entry["number"], str | int | float):
+        raise ResultsError(f"{where}: number must be a string or a number")
+    _choice(entry, "name_format", FORMATS, where, "text")
+    _choice(entry, "output_format", FORMATS, where, "text")
+    if "extra_data" in entry and not isinstance(entry["extra_data"], dict):
+        raise ResultsError(f"{where}: extra_data must be an object")
+    return entry, name
 
 
 def _check_leaderboard(board: object) -> None:
@@ -329,6 +357,14 @@ def _tags(tags: object, where: str) -> tuple[str, ...]:
 
 
 def _number(value: object, where: str) -> float:
+    number = _finite(value, where)
+    if number < 0:
+        raise ResultsError(f"{where} must not be negative, got {number:g}")
+    return number
+
+
+def _finite(value: object, where: str) -> float:
+    """A JSON number as a finite float, negative or not."""
     # bool is an int in Python but true/false is never a score in JSON.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ResultsError(f"{where} must be a number, got {_json_type(value)}")
@@ -338,8 +374,6 @@ def _number(value: object, where: str) -> float:
         number = math.inf
     if not math.isfinite(number):
         raise ResultsError(f"{where} must be a finite number")
-    if number < 0:
-        raise ResultsError(f"{where} must not be negative, got {number:g}")
     return number
 
 
