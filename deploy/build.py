@@ -133,10 +133,9 @@ def build_server(client: docker.DockerClient, *, mirror: str | None, index_url: 
     with tempfile.TemporaryDirectory(prefix="downstack-server-") as tmp:
         context = Path(tmp)
         tag = f"{REPOSITORY}:{write_context(client, base, context, index_url=index_url)}"
-        try:
-            client.images.get(tag)
+        if builder.image_exists(client, tag):
             log.info("%s already built, nothing to do", tag)
-        except docker.errors.ImageNotFound:
+        else:
             log.info("building %s on %s", tag, base)
             try:
                 client.images.build(
@@ -149,10 +148,8 @@ def build_server(client: docker.DockerClient, *, mirror: str | None, index_url: 
                     labels={"org.downstack.base": base},
                 )
             except docker.errors.BuildError as exc:
-                lines = [str(e.get("stream") or e.get("error") or "") for e in exc.build_log]
-                raise builder.BuildError(
-                    f"building {tag} failed: {exc.msg}\n" + "".join(lines[-20:])
-                ) from exc
+                tail = "\n".join(builder.log_lines(exc.build_log)[-20:])
+                raise builder.BuildError(f"building {tag} failed: {exc.msg}\n{tail}") from exc
     client.images.get(tag).tag(REPOSITORY, "latest")
     log.info("%s is %s:latest", tag, REPOSITORY)
     return tag

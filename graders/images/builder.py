@@ -78,7 +78,7 @@ def build(
             "and builds have no network: build it with --offline"
         )
     client = client or _connect()
-    if not force and _exists(client, tag):
+    if not force and image_exists(client, tag):
         logger.info("grader image %s already built, nothing to do", tag)
         _tag_latest(client, tag, family)
         return tag
@@ -109,13 +109,13 @@ def build(
                 },
             )
         except docker.errors.BuildError as exc:
-            tail = "\n".join(_log_lines(exc.build_log)[-20:])
+            tail = "\n".join(log_lines(exc.build_log)[-20:])
             if base is None:
                 tail += "\n(no container registry reachable? build with --offline instead)"
             raise BuildError(f"building {tag} failed: {exc.msg}\n{tail}") from exc
         except docker.errors.APIError as exc:
             raise BuildError(f"building {tag} failed: {exc.explanation or exc}") from exc
-    for line in _log_lines(log):
+    for line in log_lines(log):
         logger.debug("%s", line)
     logger.info("built %s in %.0f s", tag, time.monotonic() - started)
     _tag_latest(client, tag, family)
@@ -148,7 +148,7 @@ def ensure_offline_base(
     return its name. Each set of packages is a base of its own, named by its recipe."""
     packages = PACKAGES + tuple(p for p in packages if p not in PACKAGES)
     base = f"{BASE_REPOSITORY}:{_base_recipe_hash(packages)}"
-    if not force and _exists(client, base):
+    if not force and image_exists(client, base):
         logger.info("base image %s already exists, skipping debootstrap", base)
         return base
     if os.geteuid() != 0:
@@ -265,7 +265,8 @@ def _connect() -> docker.DockerClient:
     return client
 
 
-def _exists(client: docker.DockerClient, name: str) -> bool:
+def image_exists(client: docker.DockerClient, name: str) -> bool:
+    """Whether the engine has an image by this name (repository:tag)."""
     try:
         client.images.get(name)
     except docker.errors.ImageNotFound:
@@ -280,7 +281,7 @@ def _tag_latest(client: docker.DockerClient, tag: str, family: str) -> None:
         logger.info("tagged %s as %s:latest", tag, repository(family))
 
 
-def _log_lines(log: Iterable[dict[str, object]]) -> list[str]:
+def log_lines(log: Iterable[dict[str, object]]) -> list[str]:
     lines: list[str] = []
     for entry in log:
         text = entry.get("stream") or entry.get("error") or ""

@@ -147,7 +147,7 @@ def build_autograder_image(
             raise AutograderBuildError(f"{source} holds no {required}; it is not an autograder.")
     base = ensure_gradescope_base(client)
     tag = autograder_tag(source, base)
-    if _exists(client, tag):
+    if builder.image_exists(client, tag):
         say(f"image {tag} is already built from this autograder; reusing it")
         return tag
     say(f"building {tag} on {base}")
@@ -270,14 +270,6 @@ def _as_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
     return info
-
-
-def _exists(client: docker.DockerClient, tag: str) -> bool:
-    try:
-        client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
 
 
 def _remove(container: Container) -> None:
