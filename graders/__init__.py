@@ -10,9 +10,11 @@ Django and knows nothing of users, labs or the database.
 from graders.images import image_tag
 from graders.limits import Limits
 from graders.marks import FULL_MARKS_TOLERANCE, full_marks_floor, is_full_marks, score_tolerance
-from graders.outcome import NOT_RUN_TAG, TEST_FIELDS, Kind, Outcome, test_rows
+from graders.outcome import NOT_RUN_TAG, TEST_FIELDS, Kind, Outcome, results_extras, test_rows
 from graders.results import Progress, Results, ResultsError, TestOutcome, parse_results
 from graders.sandbox import (
+    NATIVE,
+    Dialect,
     InfrastructureError,
     RunResult,
     engine_problem,
@@ -21,10 +23,12 @@ from graders.sandbox import (
 )
 
 __all__ = [
+    "Dialect",
     "FULL_MARKS_TOLERANCE",
     "InfrastructureError",
     "Kind",
     "Limits",
+    "NATIVE",
     "NOT_RUN_TAG",
     "Outcome",
     "Progress",
@@ -39,6 +43,7 @@ __all__ = [
     "is_full_marks",
     "parse_results",
     "remove_leftovers",
+    "results_extras",
     "run",
     "score_tolerance",
     "test_rows",

@@ -37,6 +37,7 @@ from graders.results import (
     STATUSES,
     TOP_LEVEL_KEYS,
     VISIBILITIES,
+    LeaderboardEntry,
     Results,
     ResultsError,
     TestOutcome,
@@ -50,10 +51,15 @@ from graders.results import (
     _test_entry,
     _text,
 )
+from graders.sandbox import Dialect
 
 # Gradescope's defaults for the format of every test's output and name.
 TEST_FORMAT_KEYS = ("test_output_format", "test_name_format")
 GRADESCOPE_TOP_LEVEL_KEYS = TOP_LEVEL_KEYS | frozenset(TEST_FORMAT_KEYS)
+
+# A leaderboard row: its columns, and the longest name or text value of one.
+MAX_LEADERBOARD_COLUMNS = 20
+MAX_LEADERBOARD_TEXT = 100
 
 # What gradescope-utils writes, format(seconds, "0.2f"): digits, maybe a decimal part.
 _NUMERIC_STRING = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -66,10 +72,16 @@ def parse_gradescope_results(raw: bytes | str, *, max_bytes: int) -> Results:
     default_visibility, output = _check_document(
         document, GRADESCOPE_TOP_LEVEL_KEYS, _execution_time
     )
-    for key in TEST_FORMAT_KEYS:
-        _choice(document, key, FORMATS, "results", "text")
+    formats = {key: _choice(document, key, FORMATS, "results", "text") for key in TEST_FORMAT_KEYS}
     tests = tuple(
-        _parse_test(entry, index, default_visibility, "score" in document)
+        _parse_test(
+            entry,
+            index,
+            default_visibility,
+            "score" in document,
+            output_format=formats["test_output_format"],
+            name_format=formats["test_name_format"],
+        )
         for index, entry in enumerate(_raw_tests(document), start=1)
     )
     if "score" not in document and not tests:
@@ -82,7 +94,43 @@ def parse_gradescope_results(raw: bytes | str, *, max_bytes: int) -> Results:
         score = _finite(document["score"], "results: score")
     else:
         score = sum(test.score for test in tests)
-    return Results(score=score, max_score=max_score, output=output, tests=tests)
+    return Results(
+        score=score,
+        max_score=max_score,
+        output=output,
+        tests=tests,
+        output_format=_choice(document, "output_format", FORMATS, "results", "text"),
+        stdout_visibility=_choice(document, "stdout_visibility", VISIBILITIES, "results", "hidden"),
+        extra_data=document.get("extra_data"),
+        leaderboard=_leaderboard(document.get("leaderboard", [])),
+    )
+
+
+def _leaderboard(board: list[dict[str, Any]]) -> tuple[LeaderboardEntry, ...]:
+    """The row's columns (their shape is checked by the native contract's code): a name,
+    a number or a short text, and the order that ranks it."""
+    if len(board) > MAX_LEADERBOARD_COLUMNS:
+        raise ResultsError(
+            f"results: leaderboard has {len(board)} entries, more than {MAX_LEADERBOARD_COLUMNS}"
+        )
+    entries = []
+    for position, row in enumerate(board, start=1):
+        where = f"results: leaderboard entry {position}"
+        unknown = sorted(set(row) - {"name", "value", "order"})
+        if unknown:
+            raise ResultsError(f"{where}: unknown key {unknown[0]!r} (allowed: name, order, value)")
+        name, value = row["name"], row["value"]
+        if not name or len(name) > MAX_LEADERBOARD_TEXT:
+            raise ResultsError(f"{where}: name must be 1 to {MAX_LEADERBOARD_TEXT} characters")
+        if isinstance(value, str):
+            if len(value) > MAX_LEADERBOARD_TEXT:
+                raise ResultsError(f"{where}: value is longer than {MAX_LEADERBOARD_TEXT}")
+        else:
+            value = _finite(value, f"{where}: value")
+        entries.append(
+            LeaderboardEntry(name, value, _choice(row, "order", ("desc", "asc"), where, "desc"))
+        )
+    return tuple(entries)
 
 
 def _execution_time(value: object, where: str) -> None:
@@ -98,7 +146,13 @@ def _execution_time(value: object, where: str) -> None:
 
 
 def _parse_test(
-    entry: object, index: int, default_visibility: str, total_given: bool
+    entry: object,
+    index: int,
+    default_visibility: str,
+    total_given: bool,
+    *,
+    output_format: str,
+    name_format: str,
 ) -> TestOutcome:
     where = f"test {index}"
     test, name = _test_entry(entry, index)
@@ -113,6 +167,8 @@ def _parse_test(
         output=_text(test, "output", where),
         visibility=_choice(test, "visibility", VISIBILITIES, where, default_visibility),
         tags=_tags(test.get("tags", []), where),
+        output_format=_choice(test, "output_format", FORMATS, where, output_format),
+        name_format=_choice(test, "name_format", FORMATS, where, name_format),
     )
 
 
@@ -127,3 +183,19 @@ def _points(test: Mapping[str, Any], where: str, total_given: bool) -> tuple[flo
     max_score = _number(test["max_score"], f"{where}: max_score") if "max_score" in test else 0.0
     score = _finite(test["score"], f"{where}: score") if "score" in test else 0.0
     return score, max_score
+
+
+# How a Gradescope autograder's image runs (see graders/harness/gradescope_entry.py):
+# /autograder is writable and executable scratch, root keeps its home, and run_autograder
+# runs as root with what `runuser`, `chmod` and `chown` need over files of other users.
+# The entry program stops the autograder at the time limit itself and sends what
+# results.json holds by then; the host's deadline comes GRACE_S later.
+GRACE_S = 10.0
+GRADESCOPE = Dialect(
+    "gradescope",
+    parse_gradescope_results,
+    scratch={"/autograder": "mode=755,exec", "/root": "mode=700"},
+    capabilities=("DAC_OVERRIDE", "FOWNER", "FSETID", "AUDIT_WRITE"),
+    grace_s=GRACE_S,
+    missing_image="build it with `manage.py labs build-images`",
+)

@@ -18,10 +18,11 @@ so the three kinds are told apart in this one place:
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from graders.results import TestOutcome
+from graders.results import Results, TestOutcome
 from graders.sandbox import RunResult
 
 GRADER_ERROR_DETAIL = (
@@ -29,7 +30,17 @@ GRADER_ERROR_DETAIL = (
     "Staff have been alerted; this does not count as an attempt."
 )
 # The order and names of a check's fields wherever one is stored or shown.
-TEST_FIELDS = ("name", "score", "max_score", "status", "output", "visibility", "tags")
+TEST_FIELDS = (
+    "name",
+    "score",
+    "max_score",
+    "status",
+    "output",
+    "visibility",
+    "tags",
+    "output_format",
+    "name_format",
+)
 # The tag of the checks a time-out left unmade, as they are stored and shown.
 NOT_RUN_TAG = "not-run"
 
@@ -51,9 +62,14 @@ class Outcome:
     detail: str  # why there is no result, for the learner; empty with one
     error: str | None  # the grader error for staff; None unless kind is ERROR
     tests: tuple[TestOutcome, ...]
+    feedback_format: str = "md"  # how ``feedback`` is written (graders.results.FORMATS)
+    # What a Gradescope autograder's results add (see results_extras); empty otherwise.
+    extras: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, result: RunResult, *, partial_on_timeout: bool = True) -> Outcome:
+        if result.results is not None and result.timed_out:
+            return cls._stopped_with_results(result, partial_on_timeout)
         if result.results is not None:
             return cls(
                 kind=Kind.GRADED,
@@ -63,6 +79,8 @@ class Outcome:
                 detail="",
                 error=None,
                 tests=result.results.tests,
+                feedback_format=result.results.output_format,
+                extras=results_extras(result.results),
             )
         if result.error:
             return cls(
@@ -85,6 +103,26 @@ class Outcome:
             detail=reason,
             error=None,
             tests=(),
+        )
+
+    @classmethod
+    def _stopped_with_results(cls, result: RunResult, partial_on_timeout: bool) -> Outcome:
+        """A time-out after which the results written so far came back (an entry program
+        that enforces the limit itself): they are scored, unless the lab opts out."""
+        assert result.results is not None
+        reason = result.failure_reason_of_stop()
+        if not partial_on_timeout:
+            return cls(Kind.STOPPED, 0.0, None, "", reason, None, ())
+        return cls(
+            kind=Kind.STOPPED,
+            score=result.results.score,
+            max_score=result.results.max_score,
+            feedback=result.results.output,
+            detail=f"{reason} The results written before then are scored.",
+            error=None,
+            tests=result.results.tests,
+            feedback_format=result.results.output_format,
+            extras=results_extras(result.results),
         )
 
     @classmethod
@@ -135,6 +173,22 @@ class Outcome:
     def test_rows(self) -> list[dict]:
         """The checks as plain rows (TEST_FIELDS), as they are stored and serialized."""
         return test_rows(self.tests)
+
+
+def results_extras(results: Results) -> dict[str, Any]:
+    """What a results document says beyond its score, checks and summary, as stored: who
+    may read the autograder's own output, its data for staff and its leaderboard row.
+    Only what differs from the defaults is there, so a Downstack checker's is empty."""
+    extras: dict[str, Any] = {}
+    if results.stdout_visibility != "hidden":
+        extras["stdout_visibility"] = results.stdout_visibility
+    if results.extra_data is not None:
+        extras["extra_data"] = dict(results.extra_data)
+    if results.leaderboard:
+        extras["leaderboard"] = [
+            {"name": e.name, "value": e.value, "order": e.order} for e in results.leaderboard
+        ]
+    return extras
 
 
 def test_rows(tests: Sequence[TestOutcome]) -> list[dict]:

@@ -79,6 +79,19 @@ class TestOutcome:
     output: str
     visibility: str
     tags: tuple[str, ...]
+    # How the output and the name are written (FORMATS). Downstack's own checkers write
+    # text; Gradescope autograders choose (graders.gradescope keeps what they say).
+    output_format: str = "text"
+    name_format: str = "text"
+
+
+@dataclass(frozen=True)
+class LeaderboardEntry:
+    """One column of a submission's row on a Gradescope-style leaderboard."""
+
+    name: str
+    value: float | str
+    order: str = "desc"  # "desc": higher ranks first (Gradescope's default); or "asc"
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,13 @@ class Results:
     max_score: float
     output: str
     tests: tuple[TestOutcome, ...]
+    # The format of ``output``: a Downstack checker's summary is markdown.
+    output_format: str = "md"
+    # Gradescope's extras, kept for its autograders (graders.gradescope): who may read
+    # the autograder's own output (the staff log), data for staff, the leaderboard row.
+    stdout_visibility: str = "hidden"
+    extra_data: Mapping[str, Any] | None = None
+    leaderboard: tuple[LeaderboardEntry, ...] = ()
 
 
 def parse_results(raw: bytes | str, *, max_bytes: int) -> Results:

@@ -23,7 +23,7 @@ import tarfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -70,8 +70,9 @@ CAPABILITIES = [
 # gets this allowance on top. Guest processes are still held by the learner's
 # RLIMIT_NPROC, which gVisor enforces, and by the memory limit.
 GVISOR_PIDS_ALLOWANCE = 4096
-# Scratch space (tmpfs, so it is counted against the memory limit and gone afterwards).
-SCRATCH_DIRS = {"/tmp": "1777", "/run/grade": "755"}
+# Scratch space (tmpfs, so it is counted against the memory limit and gone afterwards),
+# each with its mount options beyond the size.
+SCRATCH_DIRS = {"/tmp": "mode=1777", "/run/grade": "mode=755"}
 
 # Variables the image and its entry program own; a caller's env may not set them.
 RESERVED_ENV = frozenset(
@@ -81,6 +82,7 @@ RESERVED_ENV = frozenset(
         "DOWNSTACK_LEARNER_UID",
         "DOWNSTACK_GRADER",
         "DOWNSTACK_SUBMISSION",
+        "DOWNSTACK_TIMEOUT_S",
         "PYTHONPATH",
     }
 )
@@ -106,6 +108,29 @@ LOG_MAX_CHARS = LOG_HEAD_BYTES + LOG_TAIL_BYTES + len(LOG_GAP.format(2**64))
 KILLED_EXIT = 137
 # How long a killed or finished container may take to report that it stopped.
 STOP_WAIT_S = 15
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How the images of one kind run and answer, where they differ from Downstack's own.
+
+    parse: reads the results document the entry program sends (``(text, max_bytes=)``).
+    scratch: more tmpfs mounts, path -> mount options beyond the size (e.g. ``exec``).
+    capabilities: kept on top of CAPABILITIES.
+    grace_s: how long past the time limit the host waits, so that an entry program that
+    enforces the limit itself (DOWNSTACK_TIMEOUT_S) can still send what was done by then.
+    missing_image: what to do when the image is missing, for the InfrastructureError.
+    """
+
+    name: str
+    parse: Callable[..., Results]
+    scratch: Mapping[str, str] = field(default_factory=dict)
+    capabilities: tuple[str, ...] = ()
+    grace_s: float = 0.0
+    missing_image: str = "build it with `python -m graders.images build`"
+
+
+NATIVE = Dialect("native", parse_results)
 
 
 class InfrastructureError(Exception):
@@ -140,6 +165,11 @@ class RunResult:
         """Why there is no score, in words for the learner; None when there is one."""
         if self.results is not None:
             return None
+        return self.failure_reason_of_stop()
+
+    def failure_reason_of_stop(self) -> str:
+        """Why the run stopped short, in words for the learner, whether or not the
+        results written before the stop came back."""
         if self.timed_out:
             return (
                 f"Grading stopped after {self.limits.timeout_s:g} s: "
@@ -170,6 +200,7 @@ def run(
     run_key: str | None = None,
     client: docker.DockerClient | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    dialect: Dialect = NATIVE,
 ) -> RunResult:
     """Run ``command`` in the checker directory over the submission, in a fresh container.
 
@@ -184,6 +215,7 @@ def run(
     and propagates. Once a record is invalid, no more are passed on and the run is a
     grader error. A streamed check is not final: the results decide, and a run whose
     results withdraw or change a streamed check is a grader error too.
+    dialect: how the image runs and answers (NATIVE for Downstack's own images).
 
     Raises InfrastructureError when Docker is unreachable, the image is missing or the
     API fails, and ValueError for unusable arguments (paths escaping their directory,
@@ -199,17 +231,19 @@ def run(
             f"{limits.tmpfs_mb} MB scratch space (tmpfs_mb)"
         )
     environment = _environment(env, limits, scratch_bytes)
+    if dialect.grace_s:  # its entry program stops the run at the limit itself
+        environment["DOWNSTACK_TIMEOUT_S"] = f"{limits.timeout_s:g}"
     api = (client or _connect()).api
     with _docker_errors_as_infrastructure():
-        _require_image(api, image)
+        _require_image(api, image, dialect)
         pids = limits.pids + (GVISOR_PIDS_ALLOWANCE if _is_gvisor(api, runtime) else 0)
         labels = {LABEL: "1", **({RUN_LABEL: run_key} if run_key else {})}
         container_id = _create(
-            api, image, list(command), environment, limits, pids, runtime, labels
+            api, image, list(command), environment, limits, pids, runtime, labels, dialect
         )
     try:
         with _docker_errors_as_infrastructure():
-            return _drive(api, container_id, archive, limits, on_progress)
+            return _drive(api, container_id, archive, limits, on_progress, dialect)
     finally:
         _remove(api, container_id)
 
@@ -226,8 +260,10 @@ def _create(
     pids: int,
     runtime: str | None,
     labels: dict[str, str],
+    dialect: Dialect,
 ) -> str:
     size = f"size={limits.tmpfs_mb}m"
+    scratch = {**SCRATCH_DIRS, **dialect.scratch}
     host_config = api.create_host_config(
         network_mode="none",
         mem_limit=limits.memory_bytes,
@@ -235,10 +271,10 @@ def _create(
         nano_cpus=int(limits.cpus * 1e9),
         pids_limit=pids,
         read_only=True,
-        tmpfs={path: f"{size},mode={mode}" for path, mode in SCRATCH_DIRS.items()},
+        tmpfs={path: f"{size},{options}" for path, options in scratch.items()},
         shm_size=limits.tmpfs_mb * 1024 * 1024,  # /dev/shm is scratch space too
         cap_drop=["ALL"],
-        cap_add=CAPABILITIES,
+        cap_add=[*CAPABILITIES, *dialect.capabilities],
         security_opt=["no-new-privileges"],
         ulimits=[
             Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
@@ -270,6 +306,7 @@ def _drive(
     archive: bytes,
     limits: Limits,
     on_progress: Callable[[Progress], None] | None,
+    dialect: Dialect,
 ) -> RunResult:
     attached = api.attach_socket(
         container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
@@ -280,7 +317,8 @@ def _drive(
     try:
         started = time.monotonic()
         api.start(container_id)
-        outcome = _exchange(sock, archive, streams, started + limits.timeout_s)
+        deadline = started + limits.timeout_s + dialect.grace_s
+        outcome = _exchange(sock, archive, streams, deadline)
         duration = time.monotonic() - started
     finally:
         # shutdown() first: close() alone leaves the connection open while the SDK's
@@ -309,6 +347,8 @@ def _drive(
     log = streams.log_text()
 
     envelope, envelope_problem = _read_envelope(bytes(streams.stdout))
+    # The entry program stopped the run at the time limit itself and sent what was done.
+    stopped_inside = bool(envelope and envelope.get("deadline_reached"))
     if envelope is None and container_exit == KILLED_EXIT and not (timed_out or output_truncated):
         # Nothing here killed it, and inside the container nothing can kill PID 1: the
         # host's OOM killer ended the whole container at its memory limit. Under gVisor
@@ -335,12 +375,15 @@ def _drive(
     else:
         text = envelope.get("results")
         if not isinstance(text, str):
-            error = "grader error: the result envelope has no results text"
+            if not stopped_inside:  # stopped before writing any: the time-out is the reason
+                problem = envelope.get("problem") or "the result envelope has no results text"
+                error = f"grader error: {problem}"
         else:
             try:
-                results = parse_results(text, max_bytes=limits.result_bytes)
+                results = dialect.parse(text, max_bytes=limits.result_bytes)
             except ResultsError as exc:
-                if not oom_killed:  # a checker killed mid-print: the OOM is the reason
+                # A checker killed mid-write: the OOM or the time-out is the reason.
+                if not (oom_killed or stopped_inside):
                     error = _checker_problem(exc, exit_code)
             withdrawn = (
                 disagreement(tuple(streams.streamed), results, tuple(streams.expected))
@@ -355,7 +398,7 @@ def _drive(
         exit_code=exit_code if isinstance(exit_code, int) else None,
         duration_s=round(duration, 3),
         peak_memory_bytes=peak if isinstance(peak, int) else None,
-        timed_out=timed_out,
+        timed_out=timed_out or stopped_inside,
         oom_killed=oom_killed,
         output_truncated=output_truncated,
         log=log,
@@ -677,12 +720,12 @@ def _is_gvisor(api: docker.APIClient, runtime: str | None) -> bool:
     return "runsc" in (runtime, path.rsplit("/", 1)[-1])
 
 
-def _require_image(api: docker.APIClient, image: str) -> None:
+def _require_image(api: docker.APIClient, image: str, dialect: Dialect) -> None:
     try:
         api.inspect_image(image)
     except docker.errors.ImageNotFound as exc:
         raise InfrastructureError(
-            f"Grader image {image} is missing: build it with `python -m graders.images build`"
+            f"Grader image {image} is missing: {dialect.missing_image}"
         ) from exc
 
 

@@ -146,8 +146,8 @@ def ensure_offline_base(
 ) -> str:
     """Make sure the debootstrapped base image with ``PACKAGES`` and ``packages`` exists;
     return its name. Each set of packages is a base of its own, named by its recipe."""
+    base = base_name(packages)
     packages = PACKAGES + tuple(p for p in packages if p not in PACKAGES)
-    base = f"{BASE_REPOSITORY}:{_base_recipe_hash(packages)}"
     if not force and image_exists(client, base):
         logger.info("base image %s already exists, skipping debootstrap", base)
         return base
@@ -201,6 +201,12 @@ def ensure_offline_base(
         _remove_tree(workdir)
     logger.info("base image %s ready in %.0f s", base, time.monotonic() - started)
     return base
+
+
+def base_name(packages: tuple[str, ...] = ()) -> str:
+    """The name of the debootstrapped base with ``PACKAGES`` and ``packages``."""
+    packages = PACKAGES + tuple(p for p in packages if p not in PACKAGES)
+    return f"{BASE_REPOSITORY}:{_base_recipe_hash(packages)}"
 
 
 def debian_mirror(sources: Iterable[Path] = APT_SOURCES) -> str:

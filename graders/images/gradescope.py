@@ -54,6 +54,15 @@ LABEL = "org.downstack.gradescope-build"
 
 AUTOGRADER_DIR = "/autograder"
 SOURCE_DIR = f"{AUTOGRADER_DIR}/source"
+# Downstack's entry program and what the build left in /autograder, which a run's fresh
+# tmpfs on /autograder would hide (graders/harness/gradescope_entry.py copies it back).
+DOWNSTACK_DIR = "/opt/downstack"
+SNAPSHOT_DIR = f"{DOWNSTACK_DIR}/autograder"
+HARNESS_DIR = Path(__file__).resolve().parent.parent / "harness"
+ENTRY_FILES = {
+    "entry.py": Path(__file__).resolve().parent / "python" / "entry.py",
+    "gradescope_entry.py": HARNESS_DIR / "gradescope_entry.py",
+}
 CONTAINER_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 # Where the host's bundle is put in the container before the script moves it into place.
@@ -78,11 +87,16 @@ apt-get update
 bash setup.sh
 apt-get clean
 rm -rf /var/lib/apt/lists/*
+cd /
+mv {AUTOGRADER_DIR} {SNAPSHOT_DIR}
+mkdir -m 755 {AUTOGRADER_DIR}
 """
+# /usr/bin/python3 by its full path: setup.sh may put another python3 first on PATH.
 IMAGE_CHANGES = [
     *(f"ENV {name}={value}" for name, value in ENVIRONMENT.items()),
     f"WORKDIR {AUTOGRADER_DIR}",
-    'CMD ["/bin/bash"]',
+    f'ENTRYPOINT ["/usr/bin/python3", "-I", "{DOWNSTACK_DIR}/gradescope_entry.py"]',
+    f'CMD ["{AUTOGRADER_DIR}/run_autograder"]',
 ]
 
 # How many of the log's last lines a build error carries.
@@ -106,15 +120,22 @@ def ensure_gradescope_base(client: docker.DockerClient) -> str:
     return builder.ensure_offline_base(client, packages=GRADESCOPE_PACKAGES)
 
 
+def base_name() -> str:
+    """The name of the base ensure_gradescope_base makes, without asking the engine."""
+    return builder.base_name(GRADESCOPE_PACKAGES)
+
+
 def autograder_tag(source: Path, base: str) -> str:
     """The image tag for the autograder in ``source`` built on ``base``:
     ``downstack/gradescope-<source digest>:<base recipe>``.
 
-    The digest covers every path, mode and byte under ``source``, and the build steps
-    themselves, so a change to either builds a new image."""
+    The digest covers every path, mode and byte under ``source``, the build steps and
+    Downstack's entry program, so a change to any of them builds a new image."""
     digest = hashlib.sha256()
-    for step in (BUILD_SCRIPT, *IMAGE_CHANGES):
-        digest.update(f"{len(step)}:{step}".encode())
+    steps = [text.encode() for text in (BUILD_SCRIPT, *IMAGE_CHANGES)]
+    for step in (*steps, *_entry_files().values()):
+        digest.update(f"{len(step)}:".encode())
+        digest.update(step)
     for path in _tree(source):
         name = path.relative_to(source).as_posix()
         mode = path.stat().st_mode & 0o7777
@@ -258,12 +279,23 @@ def _archive(source: Path, ca_bundle: Path | None) -> bytes:
         for path in _tree(source):
             name = f"{root}/{path.relative_to(source).as_posix()}"
             tar.add(path, arcname=name, recursive=False, filter=_as_root)
+        folder = tarfile.TarInfo(DOWNSTACK_DIR.lstrip("/"))
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(folder)
+        for name, data in _entry_files().items():
+            info = tarfile.TarInfo(f"{DOWNSTACK_DIR.lstrip('/')}/{name}")
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
         if ca_bundle is not None:
             data = ca_bundle.read_bytes()  # read through a link, should the bundle be one
             staged = tarfile.TarInfo(STAGED_CA_BUNDLE.lstrip("/"))
             staged.size, staged.mode = len(data), 0o644
             tar.addfile(staged, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def _entry_files() -> dict[str, bytes]:
+    return {name: path.read_bytes() for name, path in ENTRY_FILES.items()}
 
 
 def _as_root(info: tarfile.TarInfo) -> tarfile.TarInfo:

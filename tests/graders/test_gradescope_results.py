@@ -8,6 +8,7 @@ import pytest
 
 from graders import Results, ResultsError, TestOutcome, parse_results
 from graders.gradescope import parse_gradescope_results
+from graders.results import LeaderboardEntry
 
 CAP = 262_144
 FORMATS = ("text", "html", "simple_format", "md", "ansi")
@@ -45,6 +46,8 @@ def test_the_native_contract_refuses_what_gradescope_utils_writes(solution: str)
 def test_a_correct_solutions_real_results_score_full_marks() -> None:
     results = parse_gradescope_results((RESULTS / "correct.json").read_bytes(), max_bytes=CAP)
     assert results == Results(
+        output_format="text",
+        stdout_visibility="hidden",
         score=10.0,
         max_score=10.0,
         output="",
@@ -112,7 +115,9 @@ def test_a_top_level_score_overrides_the_tests_sum() -> None:
 
 
 def test_a_top_level_score_stands_without_tests_and_without_a_total() -> None:
-    assert parse({"score": 44.0}) == Results(score=44.0, max_score=0.0, output="", tests=())
+    assert parse({"score": 44.0}) == Results(
+        score=44.0, max_score=0.0, output="", tests=(), output_format="text"
+    )
 
 
 def test_a_top_level_max_score_overrides_the_tests_maxima() -> None:
@@ -202,6 +207,62 @@ def test_the_rest_of_gradescopes_fields_are_accepted() -> None:
     assert results.tests[0] == outcome(
         "Your name here", 2, 2, "passed", output="Giant multiline string", tags=("tag1", "tag2")
     )
+    assert results.extra_data == {"k": [1]}
+    assert results.leaderboard == (
+        LeaderboardEntry("Accuracy", 0.926, "desc"),
+        LeaderboardEntry("Time", 15.1, "asc"),
+        LeaderboardEntry("Stars", "*****", "desc"),
+    )
+
+
+def test_formats_are_kept_the_tests_defaults_from_the_top_level() -> None:
+    results = parse(
+        {
+            "output": "<b>all</b>",
+            "output_format": "html",
+            "test_output_format": "md",
+            "test_name_format": "html",
+            "tests": [
+                {"score": 1, "max_score": 1, "output": "*a*"},
+                {"score": 1, "max_score": 1, "output_format": "ansi", "name_format": "text"},
+            ],
+        }
+    )
+    assert results.output_format == "html"
+    assert [(t.output_format, t.name_format) for t in results.tests] == [
+        ("md", "html"),
+        ("ansi", "text"),
+    ]
+
+
+def test_without_formats_everything_is_text_and_stdout_is_for_staff() -> None:
+    results = parse({"tests": [{"score": 1, "max_score": 1}]})
+    assert results.output_format == "text"
+    assert (results.tests[0].output_format, results.tests[0].name_format) == ("text", "text")
+    assert results.stdout_visibility == "hidden"
+    assert results.extra_data is None and results.leaderboard == ()
+
+
+@pytest.mark.parametrize("value", VISIBILITIES)
+def test_stdout_visibility_is_kept(value: str) -> None:
+    assert parse({"score": 1, "stdout_visibility": value}).stdout_visibility == value
+
+
+@pytest.mark.parametrize(
+    "board, message",
+    [
+        ([{"name": "a", "value": 1, "rank": 1}], "entry 1: unknown key 'rank'"),
+        ([{"name": "a", "value": 1, "order": "up"}], "order must be one of desc, asc"),
+        ([{"name": "", "value": 1}], "name must be 1 to 100 characters"),
+        ([{"name": "a" * 101, "value": 1}], "name must be 1 to 100 characters"),
+        ([{"name": "a", "value": "x" * 101}], "value is longer than 100"),
+        ([{"name": "a", "value": True}], "value must be a number, got a boolean"),
+        ([{"name": "a", "value": None}], "value must be a number, got null"),
+        ([{"name": f"c{i}", "value": i} for i in range(21)], "21 entries, more than 20"),
+    ],
+)
+def test_a_leaderboard_row_is_validated_column_by_column(board: list, message: str) -> None:
+    assert message in refusal({"score": 1, "leaderboard": board})
 
 
 # -- what it still refuses ----------------------------------------------------------------
