@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import graders
 from catalog.labfiles import Expectation, LabSpec
-from catalog.sandbox import sandbox_options
+from catalog.sandbox import checker_inputs, sandbox_options
 
 # A check with this tag grades an answer written for one seed (the learner's own data):
 # the solution's answer is right for check_seed only, so --seeds leaves those checks out.
@@ -92,7 +92,7 @@ def lab_check(
     those tagged SEED_ANSWER_TAG (answers the solution wrote for check_seed alone); an
     unseeded lab has no seeds to vary.
     """
-    checker = spec.checker_files()
+    checker = checker_inputs(spec, spec.path, spec.include)
     options = sandbox_options(spec)
     env = {"DOWNSTACK_SEED": str(spec.check_seed)} if spec.seeded else {}
 

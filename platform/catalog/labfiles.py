@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import graders.images
+from graders.images import gradescope as gradescope_images
 
 from . import patches
 
@@ -30,6 +31,14 @@ RUNTIMES = ("runc", "runsc")
 MAX_TIMEOUT_S = 600
 # What a variant is laid over, and what `[grader] include` may take files from.
 BASES = ("starter", "solution")
+# How a lab's checker runs and answers: Downstack's own contract, or an unmodified
+# Gradescope autograder (a lab.toml with a [gradescope] table; grader/ holds the zip's files).
+NATIVE, GRADESCOPE = "native", "gradescope"
+GRADESCOPE_FILES = ("setup.sh", "run_autograder")
+GRADESCOPE_COMMAND = (f"{gradescope_images.AUTOGRADER_DIR}/run_autograder",)
+ZIP_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# How long an autograder's setup.sh may take to build its image.
+DEFAULT_BUILD_TIMEOUT_S = 900
 
 
 class LabFormatError(Exception):
@@ -84,6 +93,11 @@ class LabSpec:
     variants: tuple[Expectation, ...]
     content_hash: str
     include: tuple[str, ...] = ()
+    dialect: str = NATIVE
+    # A Gradescope autograder's: the sha256 of the zip it was imported from, and the cap
+    # on its image's build.
+    zip_sha256: str = ""
+    build_timeout_s: int = DEFAULT_BUILD_TIMEOUT_S
 
     def files(self, part: str) -> dict[str, bytes]:
         """Every file under starter/, solution/, grader/ or variants/<name>/, by relative path."""
@@ -318,6 +332,7 @@ def load_lab(path: Path) -> LabSpec:
             "attempts",
             "starter",
             "variants",
+            "gradescope",
         }
     )
     difficulty = top.text("difficulty")
@@ -338,7 +353,10 @@ def load_lab(path: Path) -> LabSpec:
     if not command:
         raise grader._fail("command", "must not be empty")
     image = grader.text("image", "python", max_len=200)
-    if ":" not in image:  # a family of this checkout, not a pinned tag
+    autograder = _gradescope(top, grader, path) if "gradescope" in data else None
+    if autograder is not None:
+        image, command = autograder.image, GRADESCOPE_COMMAND
+    elif ":" not in image:  # a family of this checkout, not a pinned tag
         try:
             graders.images.family(image)
         except ValueError as exc:
@@ -356,7 +374,12 @@ def load_lab(path: Path) -> LabSpec:
         for name in submit:
             if not (path / part / name).is_file():
                 raise LabFormatError(path / part / name, "submit", f"{part}/ must contain {name}")
-    if len(command) > 1 and command[0].startswith("python") and command[1].endswith(".py"):
+    if (
+        autograder is None
+        and len(command) > 1
+        and command[0].startswith("python")
+        and (command[1].endswith(".py"))
+    ):
         if not (path / "grader" / command[1]).is_file():
             raise LabFormatError(path / "grader" / command[1], "grader.command", "file is missing")
 
@@ -413,7 +436,44 @@ def load_lab(path: Path) -> LabSpec:
         variants=tuple(variants),
         content_hash=tree_hash(path),
         include=_include(grader, path),
+        **(autograder.fields() if autograder else {}),
     )
+
+
+@dataclass(frozen=True)
+class _Autograder:
+    image: str
+    zip_sha256: str
+    build_timeout_s: int
+
+    def fields(self) -> dict:
+        return {
+            "dialect": GRADESCOPE,
+            "zip_sha256": self.zip_sha256,
+            "build_timeout_s": self.build_timeout_s,
+        }
+
+
+def _gradescope(top: _Fields, grader: _Fields, path: Path) -> _Autograder:
+    """`[gradescope]`: the lab runs the unmodified autograder in grader/, in its own image
+    (named by its content), so `[grader]` may only choose the runtime and partial credit."""
+    table = top.table_of("gradescope")
+    table.reject_unknown({"zip_sha256", "build_timeout_s"})
+    for key in ("image", "command", "include", "seeded", "check_seed"):
+        if key in grader.table:
+            raise grader._fail(key, "does not apply to a Gradescope autograder (see [gradescope])")
+    zip_sha256 = table.text("zip_sha256")
+    if not ZIP_SHA256_RE.match(zip_sha256):
+        raise table._fail("zip_sha256", "must be 64 lower-case hex digits")
+    for name in GRADESCOPE_FILES:
+        if not (path / "grader" / name).is_file():
+            raise LabFormatError(path / "grader" / name, "gradescope", "file is missing")
+    try:
+        image = gradescope_images.autograder_tag(path / "grader", gradescope_images.base_name())
+    except gradescope_images.AutograderBuildError as exc:
+        raise LabFormatError(path / "grader", "gradescope", str(exc)) from None
+    timeout = table.number("build_timeout_s", DEFAULT_BUILD_TIMEOUT_S, low=30, high=3600)
+    return _Autograder(image, zip_sha256, timeout)
 
 
 def discover_labs(root: Path) -> list[Path]:

@@ -35,6 +35,13 @@ class Lab(models.Model):
     seeded = models.BooleanField(default=False)
     # lab.toml's [grader] partial_on_timeout: a time-out keeps the checks made before it.
     partial_on_timeout = models.BooleanField(default=True)
+    # How the checker runs and answers: Downstack's contract, or a Gradescope autograder
+    # (lab.toml's [gradescope] table), which runs in its own image and writes results.json.
+    dialect = models.CharField(
+        max_length=16,
+        choices=[("native", "Downstack checker"), ("gradescope", "Gradescope autograder")],
+        default="native",
+    )
     timeout_s = models.PositiveIntegerField()
     memory_mb = models.PositiveIntegerField()
     cpus = models.FloatField()

@@ -1,11 +1,19 @@
-"""How a lab's settings become a sandbox run: image tag, limits, command, runtime."""
+"""How a lab's settings become a sandbox run: image tag, limits, command, runtime, and
+what its checker is given."""
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
 
 import graders
+from catalog.labfiles import GRADESCOPE, checker_files
+from graders.gradescope import GRADESCOPE as GRADESCOPE_DIALECT
+
+# The file Gradescope gives every autograder beside its submission.
+METADATA_FILE = "submission_metadata.json"
 
 
 class LabLike(Protocol):
@@ -30,6 +38,8 @@ class LabLike(Protocol):
     def pids(self) -> int: ...
     @property
     def scratch_mb(self) -> int | None: ...
+    @property
+    def dialect(self) -> str: ...
 
 
 def resolve_image(image: str) -> str:
@@ -42,6 +52,7 @@ def sandbox_options(lab: LabLike) -> dict:
     """Keyword arguments for graders.run() shared by grading and `labs check`."""
     scratch = {"tmpfs_mb": lab.scratch_mb, "fsize_mb": lab.scratch_mb} if lab.scratch_mb else {}
     return {
+        "dialect": GRADESCOPE_DIALECT if lab.dialect == GRADESCOPE else graders.NATIVE,
         "image": resolve_image(lab.image),
         "command": tuple(lab.command),
         "runtime": settings.GRADING_RUNTIME or lab.runtime or None,
@@ -53,3 +64,16 @@ def sandbox_options(lab: LabLike) -> dict:
             **scratch,
         ),
     }
+
+
+def checker_inputs(
+    lab: LabLike, path: Path, include: Sequence[str], *, metadata: dict | None = None
+) -> dict[str, bytes]:
+    """What a run of the lab at ``path`` is given beside the submission.
+
+    A Downstack checker gets grader/ and its included files (catalog.labfiles). A
+    Gradescope autograder's files are in its image already; it gets only Gradescope's
+    submission_metadata.json, made from ``metadata`` (see gradescope_metadata)."""
+    if lab.dialect == GRADESCOPE:
+        return {METADATA_FILE: json.dumps(metadata or {}, indent=2).encode()}
+    return checker_files(path, tuple(include))

@@ -33,6 +33,7 @@ def _fields(spec: LabSpec) -> dict:
         "runtime": spec.runtime or "",
         "seeded": spec.seeded,
         "partial_on_timeout": spec.partial_on_timeout,
+        "dialect": spec.dialect,
         "timeout_s": spec.timeout_s,
         "memory_mb": spec.memory_mb,
         "cpus": spec.cpus,

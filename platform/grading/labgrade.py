@@ -16,7 +16,7 @@ import graders
 from catalog import patches
 from catalog.labfiles import LabSpec
 from catalog.models import Lab
-from catalog.sandbox import sandbox_options
+from catalog.sandbox import checker_inputs, sandbox_options
 from grading import intake, pipeline
 from grading.models import Submission
 from grading.uploads import SubmissionRejected, check_files, files_from_zip
@@ -112,7 +112,7 @@ def lab_grade(spec: LabSpec, files: dict[str, bytes], *, seed: int | None = None
     graders.InfrastructureError when Docker fails and OSError when the lab's checker
     files cannot be read: neither is a verdict on the files."""
     options = sandbox_options(spec)
-    checker = spec.checker_files()
+    checker = checker_inputs(spec, spec.path, spec.include)
     seed = grading_seed(spec, seed)
     # What a submission's checker gets; the id is fresh, as a new submission's is.
     env = pipeline.checker_env(submission_id=uuid.uuid4(), seed=seed)

@@ -15,9 +15,10 @@ from django.conf import settings
 from django.db import transaction
 
 import graders
-from catalog.labfiles import checker_files
-from catalog.sandbox import sandbox_options
+from catalog.labfiles import GRADESCOPE
+from catalog.sandbox import checker_inputs, sandbox_options
 from grading import jobs, progress
+from grading.gradescope import submission_metadata
 from grading.live import LiveChecks
 from grading.models import GradeRun, JobStatus, Submission, TestResult
 
@@ -54,6 +55,8 @@ def outcome_fields(outcome: graders.Outcome) -> dict:
         "score": outcome.score,
         "max_score": outcome.max_score,
         "feedback": outcome.feedback,
+        "feedback_format": outcome.feedback_format,
+        "extras": dict(outcome.extras),
         "status_detail": outcome.detail,
     }
 
@@ -161,7 +164,10 @@ def _run_checker(
     try:
         graders.remove_leftovers(run_key=run_key, older_than_s=settings.GRADING_HARD_TIME_LIMIT_S)
         options = sandbox_options(lab)
-        checker = checker_files(settings.LABS_DIR / lab.slug, lab.grader_include)
+        metadata = submission_metadata(submission) if lab.dialect == GRADESCOPE else None
+        checker = checker_inputs(
+            lab, settings.LABS_DIR / lab.slug, lab.grader_include, metadata=metadata
+        )
         files = {f.name: f.read_bytes() for f in submission.files.all()}
         env = checker_env(submission_id=submission.pk, seed=submission.seed)
         result = graders.run(

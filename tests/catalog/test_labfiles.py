@@ -233,3 +233,59 @@ def test_scratch_mb_sizes_the_scratch_space_and_the_largest_file(tmp_path):
     )
     limits = sandbox_options(load_lab(path))["limits"]
     assert (limits.tmpfs_mb, limits.fsize_mb) == (300, 300)
+
+
+def _gradescope_lab(tmp_path: Path, table: str, grader_extra: str = "") -> Path:
+    path = write_lab(tmp_path, "imported", "")
+    (path / "grader" / "check.py").unlink()
+    (path / "grader" / "setup.sh").write_text("true\n")
+    (path / "grader" / "run_autograder").write_text("#!/bin/bash\n")
+    toml = (path / "lab.toml").read_text()
+    if grader_extra:
+        toml += f"\n[grader]\n{grader_extra}"
+    (path / "lab.toml").write_text(toml + f"\n[gradescope]\n{table}")
+    return path
+
+
+SHA = "ab" * 32
+
+
+def test_a_gradescope_lab_runs_its_autograder_in_an_image_named_by_its_files(tmp_path):
+    from graders.gradescope import GRADESCOPE
+    from graders.images import gradescope
+
+    path = _gradescope_lab(tmp_path, f'zip_sha256 = "{SHA}"\n')
+    spec = load_lab(path)
+
+    assert spec.dialect == "gradescope" and spec.zip_sha256 == SHA
+    assert spec.command == ("/autograder/run_autograder",)
+    assert spec.image == gradescope.autograder_tag(path / "grader", gradescope.base_name())
+    assert sandbox_options(spec)["dialect"] is GRADESCOPE
+    (path / "grader" / "run_autograder").write_text("#!/bin/bash\necho changed\n")
+    assert load_lab(path).image != spec.image
+
+
+@pytest.mark.parametrize(
+    "table, grader_extra, field, message",
+    [
+        ("", "", "gradescope.zip_sha256", "is required"),
+        ('zip_sha256 = "abc"\n', "", "gradescope.zip_sha256", "64 lower-case hex"),
+        (f'zip_sha256 = "{SHA}"\nbuild_timeout_s = 5\n', "", "gradescope.build_timeout_s", "30"),
+        (f'zip_sha256 = "{SHA}"\nimage = "x"\n', "", "gradescope.image", "not a known field"),
+        (f'zip_sha256 = "{SHA}"\n', 'command = ["sh"]\n', "grader.command", "does not apply"),
+    ],
+)
+def test_a_gradescope_table_is_validated_like_the_rest(
+    tmp_path, table, grader_extra, field, message
+):
+    path = _gradescope_lab(tmp_path, table, grader_extra)
+    with pytest.raises(LabFormatError) as caught:
+        load_lab(path)
+    assert caught.value.field == field and message in str(caught.value)
+
+
+def test_a_gradescope_lab_needs_setup_sh_and_run_autograder_in_grader(tmp_path):
+    path = _gradescope_lab(tmp_path, f'zip_sha256 = "{SHA}"\n')
+    (path / "grader" / "setup.sh").unlink()
+    with pytest.raises(LabFormatError, match="setup.sh: gradescope: file is missing"):
+        load_lab(path)

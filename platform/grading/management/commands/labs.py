@@ -1,17 +1,29 @@
-"""`manage.py labs sync | check | grade | new`: load, prove, try out and scaffold labs."""
+"""`manage.py labs sync | check | grade | new | import-gradescope | build-images`: load,
+prove, try out and scaffold labs, bring in Gradescope autograders and build their images."""
 
 import argparse
 import json
 from pathlib import Path
 
+import docker
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 import graders
+from catalog.gradescope_import import GradescopeImportError, import_gradescope
 from catalog.labcheck import lab_check
-from catalog.labfiles import BASES, LabFormatError, discover_labs, load_lab
+from catalog.labfiles import (
+    BASES,
+    DEFAULT_BUILD_TIMEOUT_S,
+    DIFFICULTIES,
+    GRADESCOPE,
+    LabFormatError,
+    discover_labs,
+    load_lab,
+)
 from catalog.labnew import LabExists, lab_new
 from catalog.sync import labs_sync
+from graders.images.gradescope import AutograderBuildError, build_autograder_image
 from grading.api import result_json
 from grading.labgrade import GradeOutcome, lab_grade, learner_files
 from grading.uploads import SubmissionRejected
@@ -36,6 +48,20 @@ invalid lab, files the platform would refuse, unreadable files), 3 could not be 
 (a grader error, or Docker unavailable).
 """
 
+IMPORT_HELP = """\
+Turn a Gradescope autograder zip (setup.sh and run_autograder at its root) into a lab
+folder under the labs folder, and build its image as Gradescope builds it: the zip's
+files in /autograder/source, then `apt-get update && bash setup.sh` as root. That build
+is the one step given the host's network, to reach package mirrors; its log is printed
+as it runs. If setup.sh fails or runs past --build-timeout, nothing is kept.
+
+The folder records the zip's sha256 and Gradescope's defaults (10 minutes, 768 MB, half
+a CPU) in lab.toml, where each can be changed. The files a learner submits are the
+files in --solution, the instructor's answer; --starter gives what learners start from
+(default: the same names, empty). Then prove it with `labs check <slug>` and load it
+with `labs sync`.
+"""
+
 
 def _seed(text: str) -> int:
     value = int(text)
@@ -51,7 +77,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{sync,check,grade,new}")
+        sub = parser.add_subparsers(
+            dest="action",
+            required=True,
+            metavar="{sync,check,grade,new,import-gradescope,build-images}",
+        )
         sub.add_parser("sync", help="load labs/ into the database; safe to run repeatedly")
 
         check = sub.add_parser(
@@ -102,8 +132,58 @@ class Command(BaseCommand):
         new.add_argument("slug", help="lower-case letters, digits and '-', e.g. cache-stampede")
         new.add_argument("--title", help="the lab's title (default: from the slug)")
 
+        imported = sub.add_parser(
+            "import-gradescope",
+            help="turn a Gradescope autograder zip into a lab and build its image",
+            description=IMPORT_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        imported.add_argument("zip", type=Path, help="the autograder zip")
+        imported.add_argument("--slug", required=True, help="the new lab's folder name")
+        imported.add_argument("--title", required=True, help="the lab's title")
+        imported.add_argument(
+            "--solution",
+            type=Path,
+            required=True,
+            help="a folder with the instructor's answer: the files a learner submits",
+        )
+        imported.add_argument("--starter", type=Path, help="a folder with the learner's start")
+        imported.add_argument("--readme", type=Path, help="the learner's instructions (markdown)")
+        imported.add_argument("--summary", default="", help="one line for the catalog")
+        imported.add_argument("--difficulty", choices=DIFFICULTIES, default="intermediate")
+        imported.add_argument("--minutes", type=int, default=60, help="expected time (60)")
+        imported.add_argument(
+            "--strip-top-folder",
+            action="store_true",
+            help="the zip holds one folder with the autograder inside: unpack its contents",
+        )
+        imported.add_argument(
+            "--build-timeout",
+            type=int,
+            default=DEFAULT_BUILD_TIMEOUT_S,
+            help=f"seconds setup.sh may take (default {DEFAULT_BUILD_TIMEOUT_S})",
+        )
+        imported.add_argument(
+            "--no-build",
+            action="store_true",
+            help="write the lab folder only; build later with `labs build-images`",
+        )
+
+        images = sub.add_parser(
+            "build-images",
+            help="build the image of every Gradescope autograder lab that lacks one",
+            description="Build, on this host's Docker engine, the image of each Gradescope "
+            "autograder lab (or of the one named), as `labs import-gradescope` does; an "
+            "image already built from the same files is kept. Every grading host needs them.",
+        )
+        images.add_argument("slug", nargs="?", help="one lab (default: every such lab)")
+
     def handle(self, *args, action, **options):
-        if action == "sync":
+        if action == "import-gradescope":
+            self._import_gradescope(options)
+        elif action == "build-images":
+            self._build_images(options["slug"])
+        elif action == "sync":
             self._sync()
         elif action == "check":
             self._check(options["slug"], options["runs"], options["seeds"])
@@ -268,6 +348,65 @@ class Command(BaseCommand):
         self.stdout.write("Next:")
         for line in created.next_steps:
             self.stdout.write(f"  {line}")
+
+    def _import_gradescope(self, options):
+        try:
+            imported = import_gradescope(
+                options["zip"],
+                labs_dir=settings.LABS_DIR,
+                slug=options["slug"],
+                title=options["title"],
+                solution=options["solution"],
+                starter=options["starter"],
+                readme=options["readme"],
+                summary=options["summary"],
+                difficulty=options["difficulty"],
+                minutes=options["minutes"],
+                strip_top_folder=options["strip_top_folder"],
+                build=not options["no_build"],
+                build_timeout_s=options["build_timeout"],
+                on_log=lambda line: self.stdout.write(f"  | {line}"),
+            )
+        except (GradescopeImportError, AutograderBuildError) as exc:
+            raise CommandError(str(exc)) from None
+        spec = imported.spec
+        self.stdout.write(self.style.SUCCESS(f"Imported {options['zip']} as lab {spec.slug}."))
+        self.stdout.write(f"  zip sha256: {imported.zip_sha256}")
+        if imported.stripped_folder:
+            self.stdout.write(f"  unpacked from its folder {imported.stripped_folder}/")
+        self.stdout.write(f"  learners submit: {', '.join(spec.submit)}")
+        self.stdout.write(f"  image: {imported.image or spec.image + ' (not built yet)'}")
+        self.stdout.write("Next:")
+        if imported.image is None:
+            self.stdout.write(f"  .venv/bin/python manage.py labs build-images {spec.slug}")
+        self.stdout.write(f"  .venv/bin/python manage.py labs check {spec.slug}")
+        self.stdout.write("  .venv/bin/python manage.py labs sync")
+
+    def _build_images(self, slug):
+        specs = []
+        for path in discover_labs(settings.LABS_DIR):
+            if slug and path.name != slug:
+                continue
+            try:
+                spec = load_lab(path)
+            except LabFormatError as exc:
+                raise CommandError(str(exc)) from None
+            if spec.dialect == GRADESCOPE:
+                specs.append(spec)
+        if slug and not specs:
+            raise CommandError(f"no Gradescope autograder lab named {slug!r}")
+        for spec in specs:
+            self.stdout.write(f"{spec.slug}: {spec.image}")
+            try:
+                build_autograder_image(
+                    spec.path / "grader",
+                    client=docker.from_env(),
+                    timeout_s=spec.build_timeout_s,
+                    on_log=lambda line: self.stdout.write(f"  | {line}"),
+                )
+            except AutograderBuildError as exc:
+                raise CommandError(f"{spec.slug}: {exc}") from None
+        self.stdout.write(self.style.SUCCESS(f"images ready ({len(specs)} lab(s))"))
 
 
 def _yes(flag: bool) -> str:

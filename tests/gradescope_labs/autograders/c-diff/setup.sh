@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+set -e
+apt-get install -y build-essential
