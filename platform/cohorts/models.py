@@ -254,6 +254,9 @@ class Assignment(models.Model):
     )
     # Percent of full marks taken off per started day late.
     penalty_per_day = models.FloatField(default=10.0)
+    # When the instructor published the grades: checks marked `after_published` open to
+    # the cohort's learners then (and close again if they are unpublished).
+    grades_published_at = models.DateTimeField(null=True, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
 

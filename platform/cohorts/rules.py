@@ -31,6 +31,16 @@ class CohortRules:
             cohort__memberships__role=Membership.Role.LEARNER,
         ).aggregate(due=Max("due_at"))["due"]
 
+    def grades_published(self, *, user_id, lab) -> bool:
+        # Every cohort that assigns the lab to them has published: one that has not yet
+        # may still be grading it, and its checks stay closed to this learner until then.
+        published = Assignment.objects.filter(
+            lab=lab,
+            cohort__memberships__user_id=user_id,
+            cohort__memberships__role=Membership.Role.LEARNER,
+        ).values_list("grades_published_at", flat=True)
+        return bool(published) and all(published)
+
     def taught_learners(self, user) -> QuerySet:
         # Small, and independent of submissions: the people who learn in a cohort this
         # user teaches.

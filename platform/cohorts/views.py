@@ -360,6 +360,11 @@ def assignments(request, pk):
         elif action == "unassign":
             get_object_or_404(cohort.assignments, pk=request.POST.get("assignment")).delete()
             return redirect("cohorts:assignments", cohort.pk)
+        elif action in ("publish", "unpublish"):
+            assignment = get_object_or_404(cohort.assignments, pk=request.POST.get("assignment"))
+            assignment.grades_published_at = timezone.now() if action == "publish" else None
+            assignment.save(update_fields=["grades_published_at"])
+            return redirect("cohorts:assignments", cohort.pk)
         elif action == "settings":
             settings_form = CohortSettingsForm(request.POST, instance=cohort, prefix="settings")
             if settings_form.is_valid():

@@ -90,7 +90,7 @@ RUN_FACTS = (
     "output_truncated",
     "image",
 )
-OUTCOME_FIELDS = ("status", "status_detail", "score", "max_score", "feedback")
+OUTCOME_FIELDS = ("status", "status_detail", "score", "max_score", "feedback", "feedback_format")
 
 
 def result_json(

@@ -9,21 +9,27 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.rendering import render_markdown
+from catalog.rendering import render_name, render_output
 from graders import NOT_RUN_TAG, is_full_marks
 from grading import policy
 
 
-def check_visible_to_learner(visibility: str, *, due_at=None, now=None) -> bool:
-    """Whether a learner may read a check's name and output.
+def check_visible_to_learner(
+    visibility: str, *, due_at=None, published: bool = False, now=None
+) -> bool:
+    """Whether a learner may read a check's name and output (or, for a Gradescope
+    autograder, its own output: its results' stdout_visibility).
 
-    `after_due_date` checks open once the learner's due date for the lab has passed; a lab
-    with no due date (no assignment) keeps them hidden, as it always has.
+    `after_due_date` checks open once the learner's due date for the lab has passed;
+    `after_published` ones once their instructors publish the grades. A lab with no due
+    date (no assignment) keeps both hidden, as it always has.
     """
     if visibility == TestResult.Visibility.VISIBLE:
         return True
     if visibility == TestResult.Visibility.AFTER_DUE_DATE and due_at is not None:
         return (now or timezone.now()) >= due_at
+    if visibility == TestResult.Visibility.AFTER_PUBLISHED:
+        return published
     return False
 
 
@@ -88,6 +94,12 @@ class GradingJob(models.Model):
     score = models.FloatField(null=True, blank=True)
     max_score = models.FloatField(null=True, blank=True)
     feedback = models.TextField(blank=True)
+    # How the feedback is written: markdown from a Downstack checker; a Gradescope
+    # autograder's output_format (catalog.rendering.render_output shows each).
+    feedback_format = models.CharField(max_length=16, default="md")
+    # What a Gradescope autograder's results add (graders.results_extras): who may read
+    # its own output (stdout_visibility), its extra_data for staff, its leaderboard row.
+    extras = models.JSONField(default=dict, blank=True)
 
     class Meta:
         abstract = True
@@ -139,8 +151,9 @@ class Submission(GradingJob):
         return self.status == self.Status.GRADED and is_full_marks(self.score, self.max_score)
 
     def feedback_html(self) -> str:
-        """The checker's summary is markdown; rendered with raw HTML disabled."""
-        return render_markdown(self.feedback)
+        """The checker's summary in its format, made safe (markdown without raw HTML,
+        HTML sanitised, text escaped)."""
+        return render_output(self.feedback, self.feedback_format)
 
     def checks_for(self, user) -> tuple[list["TestResult"], list["TestResult"]]:
         """(shown, hidden): the checks this viewer sees in full, and those shown as counts.
@@ -151,9 +164,9 @@ class Submission(GradingJob):
         tests = list(self.tests.all())
         if user.is_staff or self.user_id != user.pk:
             return tests, []
-        due_at = self.due_at()
-        shown = [t for t in tests if t.visible_to_learner(due_at=due_at)]
-        return shown, [t for t in tests if not t.visible_to_learner(due_at=due_at)]
+        due_at, published = self.due_at(), self.grades_published()
+        shown = [t for t in tests if t.visible_to_learner(due_at=due_at, published=published)]
+        return shown, [t for t in tests if t not in shown]
 
     def queue_position(self) -> int | None:
         """1 for the next submission to be graded; None once grading has started."""
@@ -182,6 +195,10 @@ class Submission(GradingJob):
     def due_at(self):
         """The owner's due date for this lab: the latest over the cohorts they learn in."""
         return policy.current().due_at(user_id=self.user_id, lab=self.lab)
+
+    def grades_published(self) -> bool:
+        """Whether the owner's grades for this lab are published (see grading.policy)."""
+        return policy.current().grades_published(user_id=self.user_id, lab=self.lab)
 
     def counts_as_attempt(self) -> bool:
         """Failures of the platform (grader errors, infrastructure) never use up an attempt."""
@@ -232,6 +249,9 @@ class TestResult(models.Model):
     output = models.TextField(blank=True)
     visibility = models.CharField(max_length=16, choices=Visibility.choices)
     tags = models.JSONField(default=list)
+    # How the output and the name are written (graders.results.FORMATS).
+    output_format = models.CharField(max_length=16, default="text")
+    name_format = models.CharField(max_length=16, default="text")
 
     class Meta:
         ordering = ["position"]
@@ -246,8 +266,16 @@ class TestResult(models.Model):
         """A check a time-out left unmade (graders.Outcome)."""
         return NOT_RUN_TAG in self.tags
 
-    def visible_to_learner(self, *, due_at=None, now=None) -> bool:
-        return check_visible_to_learner(self.visibility, due_at=due_at, now=now)
+    def visible_to_learner(self, *, due_at=None, published: bool = False, now=None) -> bool:
+        return check_visible_to_learner(
+            self.visibility, due_at=due_at, published=published, now=now
+        )
+
+    def output_html(self) -> str:
+        return render_output(self.output, self.output_format)
+
+    def name_html(self) -> str:
+        return render_name(self.name, self.name_format)
 
 
 class GradeRunQuerySet(models.QuerySet):
@@ -398,3 +426,22 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+class LeaderboardName(models.Model):
+    """The name a learner chose to appear under on a lab's leaderboard (grading.leaderboard);
+    without one they appear as an anonymous pseudonym. Unique per lab, whatever its case."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    lab = models.ForeignKey("catalog.Lab", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=40)
+    folded = models.CharField(max_length=40)  # name.casefold(), for the unique constraint
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "lab"], name="one_leaderboard_name_per_lab"),
+            models.UniqueConstraint(fields=["lab", "folded"], name="leaderboard_names_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/v1/openapi.json."""
 
 from graders import TEST_FIELDS
+from graders.results import FORMATS
 
 # Each field of a check (graders.TEST_FIELDS names them and their order).
 CHECK_PROPERTIES = {
@@ -11,6 +12,8 @@ CHECK_PROPERTIES = {
     "output": {"type": "string"},
     "visibility": {"type": "string"},
     "tags": {"type": "array", "items": {"type": "string"}},
+    "output_format": {"enum": list(FORMATS), "description": "How output is written"},
+    "name_format": {"enum": list(FORMATS), "description": "How name is written"},
 }
 
 
@@ -178,7 +181,12 @@ def schema(server_url: str) -> dict:
                         "passed": {"type": "boolean"},
                         "score": {"type": ["number", "null"]},
                         "max_score": {"type": ["number", "null"]},
-                        "feedback": {"type": "string", "description": "Markdown"},
+                        "feedback": {"type": "string", "description": "See feedback_format"},
+                        "feedback_format": {
+                            "enum": list(FORMATS),
+                            "description": "How feedback is written: md (markdown) for "
+                            "Downstack's checkers; a Gradescope autograder's own choice",
+                        },
                         "queued_at": {"type": "string", "format": "date-time"},
                         "started_at": {"type": ["string", "null"], "format": "date-time"},
                         "finished_at": {"type": ["string", "null"], "format": "date-time"},

@@ -24,6 +24,11 @@ class Policy(Protocol):
         """The learner's due date for the lab (the latest over their cohorts), or None."""
         ...
 
+    def grades_published(self, *, user_id, lab) -> bool:
+        """Whether the learner's grades for the lab are published (in every cohort that
+        assigns it to them); checks marked `after_published` open then."""
+        ...
+
     def taught_learners(self, user) -> QuerySet:
         """The users whose work `user` may see as their instructor."""
         ...
@@ -41,6 +46,9 @@ class NoCohorts:
 
     def due_at(self, *, user_id, lab) -> datetime | None:
         return None
+
+    def grades_published(self, *, user_id, lab) -> bool:
+        return False
 
     def taught_learners(self, user) -> QuerySet:
         return get_user_model().objects.none()

@@ -10,7 +10,16 @@ from graders import TEST_FIELDS
 from grading import pipeline, progress
 from grading.models import GradeRun, Submission
 
-_HISTORY_FIELDS = ("status", "score", "max_score", "feedback", "status_detail", "image")
+_HISTORY_FIELDS = (
+    "status",
+    "score",
+    "max_score",
+    "feedback",
+    "feedback_format",
+    "extras",
+    "status_detail",
+    "image",
+)
 
 
 def graderun_apply(*, run_id) -> bool:
@@ -41,6 +50,8 @@ def graderun_apply(*, run_id) -> bool:
             score=run.score,
             max_score=run.max_score,
             feedback=run.feedback,
+            feedback_format=run.feedback_format,
+            extras=run.extras,
             status_detail=run.status_detail,
             current_run=run,
         )

@@ -1,13 +1,15 @@
 """Following a submission until it is graded, a learner's history on a lab, and files."""
 
+import json
+
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from catalog.models import Lab
 from catalog.rendering import highlight_file
-from grading import intake
+from grading import intake, leaderboard
 from grading.history import files_diff, score_chart
-from grading.models import Submission
+from grading.models import LeaderboardName, Submission, check_visible_to_learner
 from grading.progress import labs_with_progress
 
 REFRESH_SECONDS = 2
@@ -22,6 +24,7 @@ def submission_detail(request, pk):
     privileged = request.user.is_staff or submission.user_id != request.user.pk
     mine = submission.user_id == request.user.pk
     passed = submission.status == Submission.Status.GRADED and submission.passed()
+    extras = submission.extras or {}
     return render(
         request,
         "grading/submission_detail.html",
@@ -41,6 +44,19 @@ def submission_detail(request, pk):
             and intake.latest_submission(request.user, submission.lab) == submission,
             # What to do next, once a learner has passed: the first lab they have not.
             "next_lab": _next_lab(request.user, submission.lab) if mine and passed else None,
+            # A Gradescope autograder's own output, when its results let the learner read it.
+            "autograder_output": submission.grader_log
+            if mine
+            and not request.user.is_staff
+            and check_visible_to_learner(
+                extras.get("stdout_visibility", "hidden"),
+                due_at=submission.due_at(),
+                published=submission.grades_published(),
+            )
+            else "",
+            "extra_data": json.dumps(extras["extra_data"], indent=2)
+            if request.user.is_staff and "extra_data" in extras
+            else "",
         },
     )
 
@@ -94,4 +110,32 @@ def submission_file(request, pk, name):
         request,
         "grading/file.html",
         {"submission": submission, "name": name, "code": highlight_file(name, text)},
+    )
+
+
+@login_required
+def lab_leaderboard(request, slug):
+    """The lab's leaderboard, and the form where a learner chooses the name they show."""
+    lab = get_object_or_404(Lab.objects.active(), slug=slug)
+    error = ""
+    if request.method == "POST":
+        try:
+            leaderboard.name_choose(user=request.user, lab=lab, name=request.POST.get("name", ""))
+        except leaderboard.NameRefused as exc:
+            error = str(exc)
+        else:
+            return redirect("grading:leaderboard", lab.slug)
+    mine = LeaderboardName.objects.filter(user=request.user, lab=lab).first()
+    return render(
+        request,
+        "grading/leaderboard.html",
+        {
+            "lab": lab,
+            "board": leaderboard.board(lab, request.user),
+            "my_name": mine.name if mine else "",
+            "pseudonym": leaderboard.pseudonym(request.user.pk, lab.pk),
+            "typed": request.POST.get("name", "") if error else "",
+            "error": error,
+        },
+        status=400 if error else 200,
     )

@@ -222,6 +222,14 @@ MATRIX: list[Case] = [
         args=lambda c: [c.side.submission.pk, "main.py"],
         shows=lambda c: [f"FILE-{c.side.key.upper()}-NEW"],
     ),
+    Case("grading:leaderboard", "get", EVERYONE, args=_lab),
+    Case(
+        "grading:leaderboard",
+        "post",
+        "L 302 302 302 302 302",
+        args=_lab,
+        data=lambda c: {"name": "Ada the Great"},
+    ),
     Case(
         "grading:history",
         "get",
