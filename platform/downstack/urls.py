@@ -38,5 +38,6 @@ urlpatterns = [
     path("api/v1/", include("grading.api_urls")),
     path("submissions/", include("grading.urls")),
     path("cohorts/", include("cohorts.urls")),
+    path("staff/", include("grading.staff_urls")),
     path("", include("pages.urls")),
 ]

@@ -445,3 +445,47 @@ class LeaderboardName(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AutograderImport(models.Model):
+    """A Gradescope autograder zip that site staff handed in through the import page, and
+    what became of it: a grading worker imports it (grading.imports), building its image
+    with the package mirrors, and loads the lab; the log is kept as it goes."""
+
+    class Status(models.TextChoices):
+        REFUSED = "refused"  # the zip or the answer was refused before anything ran
+        QUEUED = "queued"
+        RUNNING = "running"
+        IMPORTED = "imported"
+        FAILED = "failed"  # setup.sh failed, ran too long, or the engine failed
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    archive = models.FileField(upload_to="autograder-imports/")
+    archive_name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=63)
+    title = models.CharField(max_length=120)
+    # {"solution": {name: base64}, "starter": {name: base64}}: small, as learners' files are.
+    answer = models.JSONField(default=dict)
+    strip_top_folder = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    # Set when the zip's files sit in one folder: the page offers to import it stripped.
+    strippable_folder = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import of {self.archive_name} as {self.slug}: {self.status}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("staff:autograder_import", args=[self.pk])
+
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.REFUSED, self.Status.IMPORTED, self.Status.FAILED)

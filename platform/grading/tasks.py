@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 import graders
-from grading import heartbeat, jobs, pipeline, queue, reaper
+from catalog.labfiles import DEFAULT_BUILD_TIMEOUT_S
+from grading import heartbeat, imports, jobs, pipeline, queue, reaper
 from grading.models import GradeRun, Submission
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,16 @@ def regrade_run(self, run_id: str) -> None:
         ),
         functools.partial(jobs.release_current, GradeRun, run_id),
     )
+
+
+@shared_task(
+    name=imports.IMPORT_AUTOGRADER,
+    soft_time_limit=DEFAULT_BUILD_TIMEOUT_S + 240,
+    time_limit=DEFAULT_BUILD_TIMEOUT_S + 300,
+)
+def import_autograder(import_id: str) -> None:
+    """On the default queue. Safe to deliver twice: the import is claimed atomically."""
+    imports.import_run(import_id=import_id)
 
 
 @worker_ready.connect

@@ -73,6 +73,21 @@ def _lab(c: Ctx) -> list:
     return [c.world.lab.slug]
 
 
+def _refused_import(c: Ctx) -> list:
+    """An import site staff handed in that was refused (the request's changes roll back)."""
+    from grading.models import AutograderImport
+
+    record = AutograderImport.objects.create(
+        archive="autograder-imports/hw.zip",
+        archive_name="hw.zip",
+        slug="hw",
+        title="Homework",
+        status=AutograderImport.Status.REFUSED,
+        error="the zip has no run_autograder at its root",
+    )
+    return [record.pk]
+
+
 def _cohort(c: Ctx) -> list:
     return [c.side.cohort.pk]
 
@@ -112,6 +127,7 @@ GET_ONLY = "L 405 405 405 405 405"  # a POST-only page asked with GET
 EVERYONE = "L 200 200 200 200 200"
 TEACHERS = "L 404 404 200 404 200"  # instructor pages: the cohort's teacher and the admin
 TEACHERS_POST = "L 404 404 302 404 302"
+STAFF = "L 404 404 404 404 200"  # site staff's pages, which exist for nobody else
 
 MATRIX: list[Case] = [
     # Log-in and out: open to all; log-out takes only POST (Django's LogoutView).
@@ -221,6 +237,16 @@ MATRIX: list[Case] = [
         "L 200 404 200 404 200",
         args=lambda c: [c.side.submission.pk, "main.py"],
         shows=lambda c: [f"FILE-{c.side.key.upper()}-NEW"],
+    ),
+    Case("staff:autograder_import_new", "get", STAFF),
+    Case("staff:autograder_import_new", "post", "L 404 404 404 404 400", label="empty form"),
+    Case("staff:autograder_import", "get", STAFF, args=_refused_import),
+    Case(
+        "staff:autograder_import",
+        "post",
+        "L 404 404 404 404 302",
+        args=_refused_import,
+        data=lambda c: {"action": "look"},
     ),
     Case("grading:leaderboard", "get", EVERYONE, args=_lab),
     Case(
