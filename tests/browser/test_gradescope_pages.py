@@ -16,6 +16,7 @@ from tests.browser.screens import SHOTS
 
 pytestmark = pytest.mark.browser
 
+DIFF = "```diff\n--- expected\n+++ yours\n-2 5 28\n+2 4 28\n```"
 WIDTHS = [pytest.param(1280, id="desktop"), pytest.param(390, id="phone")]
 LOG = "\n".join(
     [
@@ -112,7 +113,7 @@ def test_the_leaderboard_and_a_formatted_result_fit(
     for position, (name, output, fmt) in enumerate(
         [
             ("case one-line", "Output matches.", "text"),
-            ("case spaces-and-tabs", "```diff\n--- expected\n+++ yours\n-2 5 28\n+2 4 28\n```", "md"),
+            ("case spaces-and-tabs", DIFF, "md"),
             ("compiler warnings", "\x1b[1;33mwarning:\x1b[0m unused variable ‘n’", "ansi"),
             ("style", "<p>Use <code>const</code> where you can.</p>", "html"),
         ]
