@@ -94,9 +94,7 @@ def test_form_errors_keep_what_was_typed(as_staff, labs_dir) -> None:
     archive = zipped({"setup.sh": "true\n", "run_autograder": RUN_AUTOGRADER})
 
     taken = post_import(as_staff, archive=archive, slug="taken")
-    starter = post_import(
-        as_staff, archive=archive, starter=[SimpleUploadedFile("other.txt", b"")]
-    )
+    starter = post_import(as_staff, archive=archive, starter=[SimpleUploadedFile("other.txt", b"")])
 
     assert taken.status_code == 400 and "exists already" in taken.content.decode()
     assert 'value="The answer"' in taken.content.decode()
