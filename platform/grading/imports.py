@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from datetime import timedelta
 from pathlib import Path
 
 import docker
@@ -29,6 +30,7 @@ import docker.errors
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.gradescope import AutograderZipError, extract_autograder
@@ -105,11 +107,17 @@ def _check_and_queue(record: AutograderImport) -> AutograderImport:
     return record
 
 
-def import_run(*, import_id) -> None:
+def import_run(*, import_id, abandoned_after_s: float) -> None:
     """Import a queued autograder: build its image, write the lab, load it. Safe to run
-    twice: only the delivery that moves the row from queued to running does anything."""
-    claimed = AutograderImport.objects.filter(pk=import_id, status=Status.QUEUED).update(
-        status=Status.RUNNING
+    twice: only the delivery that moves the row from queued to running does anything,
+    or one that finds it running for longer than ``abandoned_after_s`` (its worker died
+    and the broker delivered the message again)."""
+    now = timezone.now()
+    abandoned = Q(status=Status.RUNNING, started_at__lt=now - timedelta(seconds=abandoned_after_s))
+    claimed = (
+        AutograderImport.objects.filter(pk=import_id)
+        .filter(Q(status=Status.QUEUED) | abandoned)
+        .update(status=Status.RUNNING, started_at=now, log="", error="")
     )
     if not claimed:
         log.info("autograder import %s: nothing to do (already taken)", import_id)

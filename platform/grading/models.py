@@ -464,6 +464,7 @@ class AutograderImport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     archive = models.FileField(upload_to="autograder-imports/")
     archive_name = models.CharField(max_length=255)

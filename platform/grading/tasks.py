@@ -93,14 +93,18 @@ def regrade_run(self, run_id: str) -> None:
     )
 
 
+IMPORT_TIME_LIMIT_S = DEFAULT_BUILD_TIMEOUT_S + 300
+
+
 @shared_task(
     name=imports.IMPORT_AUTOGRADER,
-    soft_time_limit=DEFAULT_BUILD_TIMEOUT_S + 240,
-    time_limit=DEFAULT_BUILD_TIMEOUT_S + 300,
+    soft_time_limit=IMPORT_TIME_LIMIT_S - 60,
+    time_limit=IMPORT_TIME_LIMIT_S,
 )
 def import_autograder(import_id: str) -> None:
-    """On the default queue. Safe to deliver twice: the import is claimed atomically."""
-    imports.import_run(import_id=import_id)
+    """On the default queue. Safe to deliver twice: the import is claimed atomically, and
+    one left running past the time limit (its worker died) is taken over."""
+    imports.import_run(import_id=import_id, abandoned_after_s=IMPORT_TIME_LIMIT_S)
 
 
 @worker_ready.connect

@@ -4,8 +4,10 @@ grades, and a failing setup.sh that leaves nothing."""
 
 import io
 import stat
+import uuid
 import zipfile
 
+import docker
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -112,7 +114,9 @@ def test_a_worker_builds_the_import_keeps_its_log_and_the_lab_grades(
 
     worker = start_worker(queues="grading,default")
     client.force_login(staff)
-    good = zipped({"setup.sh": "echo setting-up-the-course\n", "run_autograder": RUN_AUTOGRADER})
+    # New content each run, so that the image is built here and not found from before.
+    setup = f"echo setting-up-the-course {uuid.uuid4().hex}\n"
+    good = zipped({"setup.sh": setup, "run_autograder": RUN_AUTOGRADER})
     bad = zipped({"setup.sh": "echo about-to-fail; exit 4\n", "run_autograder": RUN_AUTOGRADER})
     post_import(client, archive=good)
     post_import(client, archive=bad, slug="broken-lab")
@@ -144,3 +148,77 @@ def test_a_worker_builds_the_import_keeps_its_log_and_the_lab_grades(
     right, wrong = wait_for(finished(right.pk)), wait_for(finished(wrong.pk))
     assert (right.status, right.score, right.max_score) == ("graded", 1, 1)
     assert (wrong.status, wrong.score, wrong.max_score) == ("graded", 0, 1)
+    docker.from_env().images.remove(lab.image)  # built for this run alone
+
+
+@pytest.mark.django_db
+def test_an_import_whose_worker_died_is_taken_over_and_a_live_one_is_not(
+    as_staff, settings
+) -> None:
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from grading import imports
+
+    def running(started_ago_s: float) -> AutograderImport:
+        record = AutograderImport.objects.create(
+            archive=ContentFile(zipped({"setup.sh": "true\n"}), name="hw.zip"),
+            archive_name="hw.zip",
+            slug=f"hw-{int(started_ago_s)}",
+            title="Homework",
+            answer={"solution": {"answer.txt": "NDIK"}, "starter": {}},
+            status=AutograderImport.Status.RUNNING,
+            started_at=timezone.now() - timedelta(seconds=started_ago_s),
+        )
+        return record
+
+    live, dead = running(60), running(4000)
+
+    for record in (live, dead):
+        imports.import_run(import_id=record.pk, abandoned_after_s=1200)
+        record.refresh_from_db()
+
+    assert live.status == "running"  # its worker may still be building
+    # Taken over, and run again: this zip lacks run_autograder, which the run now says.
+    assert dead.status == "failed" and "run_autograder" in dead.error
+
+
+@pytest.mark.django_db
+def test_the_autograder_is_told_the_learner_the_due_date_and_earlier_scores(
+    learner, hello_lab
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cohorts.models import Assignment, Cohort, Membership
+    from grading.gradescope import submission_metadata
+    from grading.intake import submission_create
+    from grading.models import Submission
+
+    learner.email, learner.first_name = "ada@example.org", "Ada"
+    learner.save()
+    cohort = Cohort.objects.create(name="Spring")
+    Membership.objects.create(cohort=cohort, user=learner, role=Membership.Role.LEARNER)
+    due = timezone.now() + timedelta(days=2)
+    Assignment.objects.create(
+        cohort=cohort, lab=hello_lab, opens_at=timezone.now() - timedelta(days=1), due_at=due
+    )
+    first = submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"1\n"})
+    Submission.objects.filter(pk=first.pk).update(status="graded", score=4, max_score=10)
+    errored = submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"2\n"})
+    Submission.objects.filter(pk=errored.pk).update(status="error")
+    now = submission_create(user=learner, lab=hello_lab, files={"logparse.py": b"3\n"})
+
+    metadata = submission_metadata(Submission.objects.select_related("lab", "user").get(pk=now.pk))
+
+    assert metadata["id"] == str(now.pk)
+    assert metadata["assignment"]["title"] == hello_lab.title
+    assert metadata["assignment"]["due_date"] == due.isoformat()
+    assert metadata["users"] == [{"id": learner.pk, "name": "Ada", "email": "ada@example.org"}]
+    # Graded ones only, with their time and score and never their results.
+    assert metadata["previous_submissions"] == [
+        {"submission_time": Submission.objects.get(pk=first.pk).created_at.isoformat(), "score": 4}
+    ]
