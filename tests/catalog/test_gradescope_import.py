@@ -1,26 +1,20 @@
 """`labs import-gradescope` refusals and the folder it writes, without building an image
 (tests/gradescope_labs builds and grades for real)."""
 
-import io
-import stat
 import tomllib
-import zipfile
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from catalog.labfiles import load_lab
+from tests.autograders import autograder_zip, import_command
 
 RUN_AUTOGRADER = b"#!/bin/bash\necho '{\"score\": 1}' > /autograder/results/results.json\n"
 
 
 def write_zip(path: Path, files: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in files.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFREG | 0o644) << 16
-            archive.writestr(info, data)
+    path.write_bytes(autograder_zip(files, executable=()))  # zipped without execute bits
     return path
 
 
@@ -34,22 +28,13 @@ def answer(tmp_path: Path) -> Path:
 
 
 def run_import(zip_path: Path, answer: Path, *extra: str, slug: str = "imported") -> str:
-    out = io.StringIO()
-    call_command(
-        "labs",
-        "import-gradescope",
-        str(zip_path),
-        "--slug",
-        slug,
-        "--title",
-        "An imported autograder",
-        "--solution",
-        str(answer),
-        "--no-build",
-        *extra,
-        stdout=out,
+    return import_command(
+        zip_path,
+        slug=slug,
+        title="An imported autograder",
+        solution=answer,
+        args=("--no-build", *extra),
     )
-    return out.getvalue()
 
 
 def test_a_zip_without_run_autograder_is_refused_by_name_and_writes_nothing(

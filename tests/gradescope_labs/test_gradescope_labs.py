@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import io
 import shutil
-import stat
 import tomllib
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from catalog.sync import labs_sync
 from graders.images import gradescope as gradescope_images
 from grading.intake import submission_create
 from grading.models import Submission
+from tests.autograders import autograder_zip, folder_files, import_command
 from tests.worker_process import finished, wait_for
 
 HERE = Path(__file__).resolve().parent
@@ -35,19 +34,9 @@ SUITE = HERE.parent / "graders" / "gradescope"  # the suite and answers gradesco
 pytestmark = pytest.mark.docker
 
 
-def make_zip(folder: Path, target: Path, *, extra: dict[str, bytes] | None = None, top="") -> Path:
+def make_zip(folder: Path, target: Path, *, extra: dict[str, bytes] | None = None) -> Path:
     """Zip an autograder folder as an instructor would: run_autograder executable."""
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        entries = {
-            p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*"))
-            if p.is_file()
-        }
-        for name, data in {**entries, **(extra or {})}.items():
-            info = zipfile.ZipInfo(top + name)
-            mode = 0o755 if name in ("run_autograder", "setup.sh") else 0o644
-            info.external_attr = (stat.S_IFREG | mode) << 16
-            archive.writestr(info, data)
+    target.write_bytes(autograder_zip({**folder_files(folder), **(extra or {})}))
     return target
 
 
@@ -57,22 +46,9 @@ def python_zip(target: Path, **kwargs) -> Path:
 
 
 def import_lab(labs: Path, zip_path: Path, slug: str, answer: Path, *args: str) -> str:
-    out = io.StringIO()
     with override_settings(LABS_DIR=labs):
-        call_command(
-            "labs",
-            "import-gradescope",
-            str(zip_path),
-            "--slug",
-            slug,
-            "--title",
-            slug.replace("-", " ").title(),
-            "--solution",
-            str(answer),
-            *args,
-            stdout=out,
-        )
-    return out.getvalue()
+        title = slug.replace("-", " ").title()
+        return import_command(zip_path, slug=slug, title=title, solution=answer, args=args)
 
 
 def check_lab(labs: Path, slug: str) -> str:

@@ -2,10 +2,7 @@
 losing the upload, and, through a real worker, a build whose log is kept, a lab that
 grades, and a failing setup.sh that leaves nothing."""
 
-import io
-import stat
 import uuid
-import zipfile
 
 import docker
 import pytest
@@ -14,6 +11,7 @@ from django.urls import reverse
 
 from catalog.models import Lab
 from grading.models import AutograderImport
+from tests.autograders import autograder_zip
 from tests.worker_process import wait_for
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -29,13 +27,7 @@ PY
 
 
 def zipped(files: dict[str, str], top: str = "") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(top + name)
-            info.external_attr = (stat.S_IFREG | 0o755) << 16
-            archive.writestr(info, text)
-    return buffer.getvalue()
+    return autograder_zip(files, top=top)
 
 
 def post_import(client, *, archive: bytes, slug="answer-lab", answer=b"42\n", **extra):
