@@ -7,7 +7,8 @@ types, encryption, duplicates, entry count, declared sizes), counts the bytes it
 writes (a zip's headers may lie), and builds the folder beside its destination so that
 the destination appears only once everything succeeded.
 
-Modes are not copied blindly: regular files become 0644, or 0755 when the zip marks any
+What macOS's Finder adds (``__MACOSX/``, ``.DS_Store``) is left out. Modes are not
+copied blindly: regular files become 0644, or 0755 when the zip marks any
 execute bit; folders become 0755; setuid, setgid and sticky bits are never restored.
 """
 
@@ -154,6 +155,7 @@ def _checked_entries(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> list[_E
             f"The zip holds {len(infos):,} entries; at most {limits.max_entries:,} are allowed."
         )
     entries = [_checked_entry(info, limits) for info in infos]
+    entries = [entry for entry in entries if not _finder_litter(entry.parts)]
     _check_unique(entries)
     declared = sum(entry.info.file_size for entry in entries)
     if declared > limits.max_total_bytes:
@@ -187,6 +189,13 @@ def _checked_entry(info: zipfile.ZipInfo, limits: ZipLimits) -> _Entry:
     if not parts and not is_dir:
         raise AutograderZipError(f"{name!r} is not a usable file name.")
     return _Entry(info=info, parts=parts, is_dir=is_dir, executable=bool(mode & 0o111))
+
+
+def _finder_litter(parts: tuple[str, ...]) -> bool:
+    """What macOS's Finder adds to a zip it makes (resource forks under __MACOSX/, and
+    .DS_Store files): never part of an autograder, and left out, so that a zip of one
+    folder still has that folder alone at its top."""
+    return bool(parts) and (parts[0] == "__MACOSX" or parts[-1] == ".DS_Store")
 
 
 def _safe_parts(info: zipfile.ZipInfo) -> tuple[str, ...]:

@@ -394,3 +394,24 @@ def test_a_file_that_is_not_a_zip_is_refused(tmp_path, labs):
     message = refusal(not_zip, labs / "gs-lab")
 
     assert message == "autograder.zip is not a valid zip file."
+
+
+def test_what_macos_finder_adds_is_left_out_and_the_top_folder_stays_single(make_zip, labs):
+    # "Compress" in Finder: the folder, its AppleDouble twins under __MACOSX/, .DS_Store.
+    zip_path = make_zip(
+        [
+            entry("hw1/setup.sh", SETUP, REG | 0o755),
+            entry("hw1/run_autograder", RUN, REG | 0o755),
+            entry("hw1/.DS_Store", b"\0\0\0\1Bud1"),
+            entry("__MACOSX/hw1/._setup.sh", b"\0\5\26\7"),
+            entry("__MACOSX/hw1/._run_autograder", b"\0\5\26\7"),
+        ]
+    )
+    with pytest.raises(AutograderZipError) as caught:
+        extract_autograder(zip_path, labs / "refused")
+    assert caught.value.strippable_folder == "hw1"
+
+    result = extract_autograder(zip_path, labs / "gs-lab", strip_top_folder=True)
+
+    assert result.files == ("run_autograder", "setup.sh")
+    assert sorted(p.name for p in (labs / "gs-lab").iterdir()) == ["run_autograder", "setup.sh"]
