@@ -108,10 +108,7 @@ def import_gradescope(
             )
         except AutograderZipError as exc:
             hint = (
-                f" Its files are inside the folder {exc.strippable_folder}/: import again "
-                "with that folder stripped (--strip-top-folder)."
-                if exc.strippable_folder
-                else ""
+                " To do so, import again with --strip-top-folder." if exc.strippable_folder else ""
             )
             raise GradescopeImportError(
                 f"{exc}{hint}", strippable_folder=exc.strippable_folder
