@@ -68,6 +68,10 @@ class Lab(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("catalog:lab_detail", args=[self.slug])
 
+    def time_limit_s(self) -> int:
+        """The time a grading run gets: the lab's, within the site's GRADING_MAX_TIMEOUT_S."""
+        return min(self.timeout_s, settings.GRADING_MAX_TIMEOUT_S)
+
     def seed_for(self, user) -> int | None:
         """The learner's own seed for this lab: stable, and not guessable from another's.
 
