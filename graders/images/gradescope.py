@@ -77,14 +77,23 @@ BUILD_ENVIRONMENT = {**ENVIRONMENT, "DEBIAN_FRONTEND": "noninteractive"}
 # Gradescope's own build steps, in its order. A package mirror behind a TLS-intercepting
 # proxy presents certificates the base's public CAs do not sign; the host trusts that
 # proxy, so its bundle, when given, replaces the container's before setup.sh runs.
+# Each step announces itself on a line of its own (STEP_MARK), so that a failure names
+# the step that failed: a mirror out of reach fails `apt-get update`, not setup.sh.
+STEP_MARK = "--- downstack build step: "
 BUILD_SCRIPT = f"""set -e
+step() {{ echo "{STEP_MARK}$1"; }}
+step "installing the host's CA bundle"
 if [ -f {STAGED_CA_BUNDLE} ]; then mv {STAGED_CA_BUNDLE} {CONTAINER_CA_BUNDLE}; fi
+step "copying run_autograder, dos2unix and chmod +x"
 cp {SOURCE_DIR}/run_autograder {AUTOGRADER_DIR}/run_autograder
 dos2unix {SOURCE_DIR}/setup.sh {AUTOGRADER_DIR}/run_autograder
 chmod +x {SOURCE_DIR}/setup.sh {AUTOGRADER_DIR}/run_autograder
 cd {SOURCE_DIR}
+step "apt-get update"
 apt-get update
+step "setup.sh"
 bash setup.sh
+step "cleaning up after setup.sh"
 apt-get clean
 rm -rf /var/lib/apt/lists/*
 cd /
@@ -108,7 +117,8 @@ OnLog = Callable[[str], None]
 
 
 class AutograderBuildError(builder.BuildError):
-    """setup.sh failed, ran past its time cap, or the engine failed; nothing was tagged.
+    """A build step (setup.sh, most often) failed, the build ran past its time cap, or
+    the engine failed; nothing was tagged.
     The message names the cause and ends with the log's last lines."""
 
 
@@ -203,6 +213,7 @@ def _build_in(
 ) -> None:
     """Run the build script in ``container``; commit it to ``tag`` only when it succeeded."""
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+    step = "the build"
     expired = threading.Event()
 
     def kill_at_deadline() -> None:
@@ -218,6 +229,9 @@ def _build_in(
         container.start()
         deadline.start()
         for line in _lines(container.logs(stream=True, follow=True)):
+            if line.startswith(STEP_MARK):
+                step = line.removeprefix(STEP_MARK)
+                continue
             tail.append(line)
             say(line)
         status = container.wait(timeout=STOP_WAIT_S)["StatusCode"]
@@ -230,7 +244,7 @@ def _build_in(
             tag, f"the build ran past its time cap of {timeout_s} s and was stopped", tail
         )
     if status != 0:
-        raise _failure(tag, f"setup.sh failed with exit status {status}", tail)
+        raise _failure(tag, f"{step} failed with exit status {status}", tail)
     try:
         repository, version = tag.rsplit(":", 1)
         container.commit(repository=repository, tag=version, changes=IMAGE_CHANGES)

@@ -153,6 +153,8 @@ def import_run(*, import_id, abandoned_after_s: float) -> None:
         outcome = {"status": Status.FAILED, "error": str(exc)}
     except docker.errors.DockerException as exc:
         outcome = {"status": Status.FAILED, "error": f"The Docker engine failed: {exc}"}
+    except OSError as exc:  # the labs folder or the stored upload, on this worker
+        outcome = {"status": Status.FAILED, "error": f"Could not write the lab: {exc}"}
     finally:
         logbook.close()
     AutograderImport.objects.filter(pk=record.pk).update(

@@ -11,7 +11,7 @@ from catalog.models import Lab
 from cohorts.models import Assignment
 from grading import intake, progress
 from grading.forms import UPLOAD, SubmissionForm, editor_field
-from grading.models import LabOpening
+from grading.models import LabOpening, Submission
 from grading.uploads import SubmissionRejected
 
 
@@ -69,6 +69,9 @@ def render_lab_page(request, lab: Lab, form: SubmissionForm, problem=""):
             "attempts": request.user.submissions.filter(lab=lab)[:10],
             "assignment": this_lab.select_related("cohort").due_dates().get(lab.pk),
             "closed": Assignment.objects.closed_to(request.user, lab),
+            # A Gradescope autograder's results may carry a leaderboard row.
+            "has_leaderboard": lab.dialect == "gradescope"
+            and Submission.objects.filter(lab=lab, extras__has_key="leaderboard").exists(),
         },
     )
 

@@ -155,6 +155,10 @@ def test_the_leaderboard_ranks_each_learner_s_latest_row_under_chosen_names_or_p
     client.force_login(staff)
     text = client.get(reverse("grading:leaderboard", args=[hello_lab.slug])).content.decode()
     assert ">linus<" in text  # staff see whose row is whose
+    hello_lab.dialect = "gradescope"  # a Gradescope autograder's lab links to its board
+    hello_lab.save()
+    lab_page = client.get(hello_lab.get_absolute_url()).content.decode()
+    assert reverse("grading:leaderboard", args=[hello_lab.slug]) in lab_page
 
 
 def test_a_leaderboard_name_is_unique_per_lab_whatever_its_case_and_refused_clearly(
