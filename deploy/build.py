@@ -44,6 +44,7 @@ APP_PATHS = (
     "graders",
     "downstack_cli",
     "labs",
+    "tracks",
     "templates",
     "static",
 )

@@ -82,3 +82,48 @@ class Lab(models.Model):
         message = f"downstack-seed:{self.slug}:{user.pk}".encode()
         digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).digest()
         return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+class TrackQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class Track(models.Model):
+    """An ordered path through labs (tracks/<slug>.toml), loaded by `manage.py labs sync`."""
+
+    slug = models.SlugField(max_length=63, unique=True)
+    title = models.CharField(max_length=120)
+    summary = models.TextField()
+    position = models.PositiveIntegerField(default=100)
+    # The track asks that a lab refuse submissions until the labs it comes after pass.
+    lock = models.BooleanField(default=False)
+    content_hash = models.CharField(max_length=64)
+    is_active = models.BooleanField(default=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    objects = TrackQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TrackLab(models.Model):
+    """One lab's place on a track, and the labs of the track to pass before it."""
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="steps")
+    lab = models.ForeignKey(Lab, on_delete=models.CASCADE, related_name="track_steps")
+    position = models.PositiveIntegerField()
+    after = models.JSONField(default=list)  # slugs of labs earlier on the track
+
+    class Meta:
+        ordering = ["track", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["track", "lab"], name="a_lab_once_per_track"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.track_id}: {self.position}. {self.lab_id}"

@@ -6,8 +6,9 @@ from pathlib import Path
 from django.db import transaction
 
 from catalog.labfiles import LabFormatError, LabSpec, discover_labs, load_lab
-from catalog.models import Lab
+from catalog.models import Lab, Track, TrackLab
 from catalog.rendering import render_markdown
+from catalog.trackfiles import TrackSpec, discover_tracks, load_track, tracks_dir
 
 
 @dataclass
@@ -17,6 +18,8 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     errors: list[LabFormatError] = field(default_factory=list)
+    # The tracks beside the labs folder: (verb, slug) as for labs, their errors in errors.
+    tracks: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _fields(spec: LabSpec) -> dict:
@@ -79,4 +82,47 @@ def labs_sync(*, root: Path) -> SyncReport:
         lab.is_active = False
         lab.save(update_fields=["is_active", "synced_at"])
         report.retired.append(lab.slug)
+    _tracks_sync(tracks_dir(root), report)
     return report
+
+
+def _tracks_sync(root: Path, report: SyncReport) -> None:
+    """Load the track files against the labs now active; a malformed one is reported and
+    left as it was, as a malformed lab is."""
+    labs = dict(Lab.objects.active().values_list("slug", "pk"))
+    seen: set[str] = set()
+    for path in discover_tracks(root):
+        seen.add(path.stem)
+        try:
+            spec = load_track(path, labs)
+        except LabFormatError as exc:
+            report.errors.append(exc)
+            continue
+        with transaction.atomic():
+            track = Track.objects.select_for_update().filter(slug=spec.slug).first()
+            if track is not None and track.content_hash == spec.content_hash and track.is_active:
+                report.tracks.append(("unchanged", spec.slug))
+                continue
+            verb = "added" if track is None else "updated"
+            track, _ = Track.objects.update_or_create(slug=spec.slug, defaults=_track_fields(spec))
+            track.steps.all().delete()
+            TrackLab.objects.bulk_create(
+                TrackLab(track=track, lab_id=labs[step.lab], position=i, after=list(step.after))
+                for i, step in enumerate(spec.steps)
+            )
+            report.tracks.append((verb, spec.slug))
+    for track in Track.objects.active().exclude(slug__in=seen):
+        track.is_active = False
+        track.save(update_fields=["is_active", "synced_at"])
+        report.tracks.append(("retired", track.slug))
+
+
+def _track_fields(spec: TrackSpec) -> dict:
+    return {
+        "title": spec.title,
+        "summary": spec.summary,
+        "position": spec.position,
+        "lock": spec.lock,
+        "content_hash": spec.content_hash,
+        "is_active": True,
+    }

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from catalog.models import Lab
+from catalog.models import Lab, Track
 from cohorts.models import Assignment, Cohort, Membership
 
 
@@ -45,9 +45,18 @@ class InviteForm(forms.Form):
 
 
 class AssignmentForm(forms.ModelForm):
+    """One lab, or every lab of a track (each its own assignment, with the same dates)."""
+
+    track = forms.ModelChoiceField(
+        queryset=Track.objects.none(),
+        required=False,
+        empty_label="(or a whole track)",
+        help_text="Assigns each of its labs, with these dates; labs already assigned stay.",
+    )
+
     class Meta:
         model = Assignment
-        fields = ["lab", "opens_at", "due_at", "late_policy", "penalty_per_day"]
+        fields = ["lab", "track", "opens_at", "due_at", "late_policy", "penalty_per_day"]
         widgets = {
             "opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
@@ -60,6 +69,8 @@ class AssignmentForm(forms.ModelForm):
         # is a ModelChoiceField.
         lab_field = cast(forms.ModelChoiceField, self.fields["lab"])
         lab_field.queryset = Lab.objects.active()
+        lab_field.required = False
+        cast(forms.ModelChoiceField, self.fields["track"]).queryset = Track.objects.active()
         self.fields["penalty_per_day"].help_text = "Percent of full marks per started day late."
         zone = zone_words()
         self.fields["opens_at"].help_text = f"In {zone}."
@@ -71,11 +82,38 @@ class AssignmentForm(forms.ModelForm):
         data = self.cleaned_data
         if data.get("opens_at") and data.get("due_at") and data["due_at"] < data["opens_at"]:
             raise forms.ValidationError("The due date must come after the opening date.")
-        lab = data.get("lab")
+        lab, track = data.get("lab"), data.get("track")
+        if bool(lab) == bool(track) and not self.errors:
+            raise forms.ValidationError("Choose a lab or a track to assign, not both.")
         taken = self.cohort.assignments.filter(lab=lab).exclude(pk=self.instance.pk)
         if lab and taken.exists():
             raise forms.ValidationError(f"{lab} is already assigned to this cohort.")
         return data
+
+    def save_assignments(self) -> tuple[list[Assignment], list[Lab]]:
+        """Save the lab's assignment, or one for each lab of the track; returns the new
+        assignments and the track's labs that were already assigned (left as they are)."""
+        track = self.cleaned_data.get("track")
+        if not track:
+            self.instance.cohort = self.cohort
+            return [self.save()], []
+        taken = set(self.cohort.assignments.values_list("lab_id", flat=True))
+        made, kept = [], []
+        for step in track.steps.filter(lab__is_active=True).select_related("lab"):
+            if step.lab_id in taken:
+                kept.append(step.lab)
+                continue
+            made.append(
+                Assignment.objects.create(
+                    cohort=self.cohort,
+                    lab=step.lab,
+                    **{name: self.cleaned_data[name] for name in DATE_AND_LATE_FIELDS},
+                )
+            )
+        return made, kept
+
+
+DATE_AND_LATE_FIELDS = ("opens_at", "due_at", "late_policy", "penalty_per_day")
 
 
 def zone_words() -> str:

@@ -354,8 +354,13 @@ def assignments(request, pk):
         if action == "assign":
             form = AssignmentForm(request.POST, cohort=cohort)
             if form.is_valid():
-                form.instance.cohort = cohort
-                form.save()
+                made, kept = form.save_assignments()
+                if kept:
+                    messages.info(
+                        request,
+                        f"Assigned {len(made)} lab(s); already assigned, and left as they "
+                        "were: " + ", ".join(lab.title for lab in kept) + ".",
+                    )
                 return redirect("cohorts:assignments", cohort.pk)
         elif action == "unassign":
             get_object_or_404(cohort.assignments, pk=request.POST.get("assignment")).delete()

@@ -11,9 +11,10 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from catalog import tracks
 from catalog.models import Lab
 from grading import policy, queue
-from grading.models import Submission, SubmissionFile
+from grading.models import LabProgress, Submission, SubmissionFile
 from grading.uploads import SubmissionRejected, UploadRules, check_files
 
 # Room for multipart overhead and the editor's copy of the files beside the uploads.
@@ -85,6 +86,22 @@ def attempts_check(*, user, lab: Lab, now=None) -> None:
     )
 
 
+def passed_labs(user) -> set[str]:
+    """The slugs of the labs a learner has passed (full marks in a graded attempt)."""
+    return set(
+        LabProgress.objects.filter(user=user, first_pass_at__isnull=False).values_list(
+            "lab__slug", flat=True
+        )
+    )
+
+
+def track_lock_check(*, user, lab: Lab) -> None:
+    """Refuse a lab that a track locks until the labs it comes after are passed."""
+    refusal = tracks.lock_refusal(lab, passed_labs(user))
+    if refusal:
+        raise SubmissionRejected(refusal)
+
+
 def deadline_check(*, user, lab: Lab, now=None) -> None:
     """Refuse work on a lab that the learner's cohorts closed at its due date."""
     refusal = policy.current().submission_refusal(user=user, lab=lab, now=now)
@@ -103,6 +120,7 @@ def submission_create(*, user, lab: Lab, files: dict[str, bytes]) -> Submission:
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         attempts_check(user=user, lab=lab)
         deadline_check(user=user, lab=lab)
+        track_lock_check(user=user, lab=lab)
         submission = Submission.objects.create(
             user=user,
             lab=lab,

@@ -7,6 +7,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from catalog import tracks
 from catalog.models import Lab
 from cohorts.models import Assignment
 from grading import intake, progress
@@ -25,15 +26,26 @@ def lab_list(request):
     due = Assignment.objects.for_learner(request.user).due_dates()
     for lab in labs:
         lab.my_assignment = due.get(lab.pk)
+    passed = {lab.slug for lab in labs if lab.my_passed}
     if skill:
         labs = [lab for lab in labs if skill in lab.skills]
     if difficulty:
         labs = [lab for lab in labs if lab.difficulty == difficulty]
+    shown = {lab.pk: lab for lab in labs}
+    sections = []
+    for place in tracks.places(tracks.active_tracks(), passed):
+        # Each step with its lab as annotated for this learner, if the filters keep it.
+        cards = [(step, shown[step.lab.pk]) for step in place.steps if step.lab.pk in shown]
+        if cards:
+            sections.append({"place": place, "cards": cards})
+    on_tracks = {step.lab.pk for section in sections for step, _ in section["cards"]}
     return render(
         request,
         "catalog/lab_list.html",
         {
             "labs": labs,
+            "sections": sections,
+            "other_labs": [lab for lab in labs if lab.pk not in on_tracks],
             "skills": skills,
             "difficulties": Lab.Difficulty.choices,
             "skill": skill,
@@ -70,6 +82,7 @@ def render_lab_page(request, lab: Lab, form: SubmissionForm, problem=""):
             "assignment": this_lab.select_related("cohort").due_dates().get(lab.pk),
             "closed": Assignment.objects.closed_to(request.user, lab),
             # A Gradescope autograder's results may carry a leaderboard row.
+            "track_places": tracks.lab_places(lab, intake.passed_labs(request.user)),
             "has_leaderboard": lab.dialect == "gradescope"
             and Submission.objects.filter(lab=lab, extras__has_key="leaderboard").exists(),
         },

@@ -202,6 +202,8 @@ class Command(BaseCommand):
         ):
             for slug in slugs:
                 self.stdout.write(f"{verb:>9}  {slug}")
+        for verb, slug in report.tracks:
+            self.stdout.write(f"{verb:>9}  track {slug}")
         for error in report.errors:
             self.stderr.write(f"  invalid  {error}")
         if report.errors:
@@ -211,7 +213,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"labs: {len(report.added)} added, {len(report.updated)} updated, "
-                f"{len(report.unchanged)} unchanged, {len(report.retired)} retired"
+                f"{len(report.unchanged)} unchanged, {len(report.retired)} retired; "
+                f"tracks: {sum(verb != 'retired' for verb, _ in report.tracks)} loaded"
             )
         )
 
