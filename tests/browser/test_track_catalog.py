@@ -1,0 +1,67 @@
+"""The catalog grouped by track in a real browser, on a desktop and a phone: each track
+says where the learner stands and what to take next, and no page is wider than the
+screen. The repository's labs and tracks are loaded; one pass is stored without Docker."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import Lab
+from catalog.sync import labs_sync
+from grading.intake import submission_create
+from grading.models import Submission
+from grading.progress import labprogress_refresh
+from tests.browser.screens import SHOTS
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def catalog(labs_dir, learner):
+    for path in (ROOT / "labs").iterdir():
+        if (path / "lab.toml").is_file():
+            shutil.copytree(path, labs_dir / path.name)
+    shutil.copytree(ROOT / "tracks", labs_dir.parent / "tracks")
+    report = labs_sync(root=labs_dir)
+    assert not report.errors, report.errors
+    hello = Lab.objects.get(slug="hello-sandbox")
+    submission = submission_create(user=learner, lab=hello, files={"logparse.py": b"1\n"})
+    Submission.objects.filter(pk=submission.pk).update(
+        status="graded", score=10, max_score=10, finished_at=timezone.now()
+    )
+    labprogress_refresh(user_id=learner.pk, lab_id=hello.pk)
+
+
+@pytest.mark.parametrize("width", [pytest.param(1280, id="desktop"), pytest.param(390, id="phone")])
+def test_the_catalog_shows_each_track_with_the_learner_s_place_and_next_lab(
+    browser, live_server, learner, catalog, width
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    client = Client()
+    client.force_login(learner)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(live_server.url + reverse("catalog:lab_list"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / f"track-catalog-{width}.png", full_page=True)
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    tail = page.locator("section#track-tail-latency, section:has(h2#track-tail-latency)")
+    assert "You have passed 1 of 4." in tail.locator(".track-place").inner_text()
+    assert tail.get_by_role("link", name="The checkout service's p99 spike").first.is_visible()
+    ai = page.locator("section:has(h2#track-ai-infrastructure)")
+    assert "You have passed 0 of 2." in ai.locator(".track-place").inner_text()
+    # A lab's page names its place on each of its tracks.
+    page.goto(live_server.url + reverse("catalog:lab_detail", args=["heisenbug-race"]))
+    page.screenshot(path=SHOTS / f"track-lab-page-{width}.png")  # its top, where it says
+    steps = page.locator(".track-step").all_inner_texts()
+    assert any("Reviewing AI-written code" in s and "not passed yet" in s for s in steps)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
