@@ -39,5 +39,6 @@ urlpatterns = [
     path("submissions/", include("grading.urls")),
     path("cohorts/", include("cohorts.urls")),
     path("staff/", include("grading.staff_urls")),
+    path("", include("records.urls")),
     path("", include("pages.urls")),
 ]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 ROLES = ("anon", "learner", "peer", "teacher", "stranger", "admin")
 
@@ -71,6 +72,20 @@ class Case:
 
 def _lab(c: Ctx) -> list:
     return [c.world.lab.slug]
+
+
+def _published_record(c: Ctx) -> list:
+    """The side's learner's record, published with their lab shown (rolled back after)."""
+    from records.models import SkillsRecord
+
+    record = SkillsRecord.objects.create(
+        user=c.side.learner,
+        display_name=f"PUBLIC-NAME-{c.side.key.upper()}",
+        token=SkillsRecord.new_token(),
+        published_at=timezone.now(),
+    )
+    record.shown_labs.set([c.world.lab])
+    return [record.token]
 
 
 def _refused_import(c: Ctx) -> list:
@@ -237,6 +252,30 @@ MATRIX: list[Case] = [
         "L 200 404 200 404 200",
         args=lambda c: [c.side.submission.pk, "main.py"],
         shows=lambda c: [f"FILE-{c.side.key.upper()}-NEW"],
+    ),
+    Case("records:mine", "get", EVERYONE),
+    Case(
+        "records:mine",
+        "post",
+        "L 302 302 302 302 302",
+        data=lambda c: {"action": "save", "display_name": "Me", "labs": [c.world.lab.pk]},
+    ),
+    # A published record is for anyone with its link, and shows only what its learner
+    # chose: the name they gave, their passed labs' evidence; never their account.
+    Case(
+        "records:public",
+        "get",
+        "200 200 200 200 200 200",
+        args=_published_record,
+        shows=lambda c: [f"PUBLIC-NAME-{c.side.key.upper()}"],
+        reveals=lambda c: [f"PUBLIC-NAME-{c.side.key.upper()}"],
+    ),
+    Case(
+        "records:public",
+        "get",
+        "404 404 404 404 404 404",
+        args=lambda c: ["no-such-record-token"],
+        label="unknown link",
     ),
     Case("staff:autograder_import_new", "get", STAFF),
     Case("staff:autograder_import_new", "post", "L 404 404 404 404 400", label="empty form"),
