@@ -30,6 +30,9 @@ _DEV_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The site's public address (https://learn.example.org): the issuer that credentials
+# name (records.credentials). Empty: the address each request came in on.
+SITE_URL = env_str("SITE_URL", "")
 
 # HTTPS. DEBUG is off by default, so it cannot tell a deployment from a fresh clone on
 # its own; a real SECRET_KEY can, because every deployment must set one. A deployment then

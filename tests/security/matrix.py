@@ -88,6 +88,34 @@ def _published_record(c: Ctx) -> list:
     return [record.token]
 
 
+def _a_track(c: Ctx) -> list:
+    from catalog.models import Track
+
+    track = Track.objects.create(slug="a-track", title="A track", summary="s", content_hash="h")
+    track.steps.create(lab=c.world.lab, position=0)
+    return [track.slug]
+
+
+def _a_credential(c: Ctx) -> list:
+    """A credential of the side's learner (its token is not a real one: not needed here)."""
+    import uuid
+
+    from catalog.models import Track
+    from records.models import Credential
+
+    track = Track.objects.get(slug=_a_track(c)[0])
+    credential = Credential.objects.create(
+        id=uuid.uuid4(),
+        user=c.side.learner,
+        track=track,
+        subject_name=f"PUBLIC-NAME-{c.side.key.upper()}",
+        issued_at=timezone.now(),
+        kid="key",
+        token="x.y.z",
+    )
+    return [credential.pk]
+
+
 def _refused_import(c: Ctx) -> list:
     """An import site staff handed in that was refused (the request's changes roll back)."""
     from grading.models import AutograderImport
@@ -277,6 +305,26 @@ MATRIX: list[Case] = [
         args=lambda c: ["no-such-record-token"],
         label="unknown link",
     ),
+    Case("records:credential_download", "get", GET_ONLY, args=_a_track),
+    # Nobody in the world completed the track: each is sent back to their record.
+    Case("records:credential_download", "post", "L 302 302 302 302 302", args=_a_track),
+    Case("records:verify", "get", "200 200 200 200 200 200"),
+    Case(
+        "records:verify",
+        "post",
+        "200 200 200 200 200 200",
+        data=lambda c: {"credential": "not.a.credential"},
+    ),
+    Case("records:credential_revoke", "get", GET_ONLY, args=_a_credential),
+    Case(
+        "records:credential_revoke",
+        "post",
+        "L 404 404 404 404 200",
+        args=_a_credential,
+        data=lambda c: {"reason": "misconduct"},
+    ),
+    Case("records:issuer_profile", "get", "200 200 200 200 200 200"),
+    Case("records:issuer_keys", "get", "200 200 200 200 200 200"),
     Case("staff:autograder_import_new", "get", STAFF),
     Case("staff:autograder_import_new", "post", "L 404 404 404 404 400", label="empty form"),
     Case("staff:autograder_import", "get", STAFF, args=_refused_import),
