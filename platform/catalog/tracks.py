@@ -45,11 +45,16 @@ def active_tracks() -> list[Track]:
     )
 
 
+def steps_of(track: Track) -> list[TrackLab]:
+    """A track's steps as active_tracks() fetched them (its active labs, in order)."""
+    return track.ordered_steps  # type: ignore[attr-defined]
+
+
 def places(tracks: Iterable[Track], passed: Collection[str]) -> list[Place]:
     """Where a learner who passed the labs ``passed`` (slugs) stands on each track."""
     result = []
     for track in tracks:
-        ordered: list[TrackLab] = track.ordered_steps  # type: ignore[attr-defined]
+        ordered = steps_of(track)
         labs = {step.lab.slug: step.lab for step in ordered}
         steps = tuple(
             Step(

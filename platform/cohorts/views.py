@@ -48,6 +48,8 @@ from cohorts.services import (
 from cohorts.services import (
     regrade_discard as discard_regrade,
 )
+from cohorts.tracks import credentials_lines
+from cohorts.tracks import learner_rows as cohort_track_rows
 from grading.models import Submission, score_percent
 
 
@@ -436,6 +438,24 @@ def _stream(lines, content_type: str, filename: str) -> StreamingHttpResponse:
 def gradebook_csv(request, pk):
     cohort = _taught(request, pk)
     return _stream(gradebook_lines(cohort), "text/csv", f"cohort-{cohort.pk}-gradebook.csv")
+
+
+@login_required
+def cohort_tracks(request, pk):
+    """Each learner's place on the tracks the cohort assigns, and their credentials."""
+    cohort = _taught(request, pk)
+    assigned, rows = cohort_track_rows(cohort)
+    return render(
+        request,
+        "cohorts/tracks.html",
+        {"cohort": cohort, "tracks": assigned, "rows": rows},
+    )
+
+
+@login_required
+def credentials_csv(request, pk):
+    cohort = _taught(request, pk)
+    return _stream(credentials_lines(cohort), "text/csv", f"cohort-{cohort.pk}-credentials.csv")
 
 
 @login_required

@@ -176,3 +176,44 @@ def test_credentials_signed_before_a_key_rotation_still_verify(
     assert len(keys) == 2 and all(key["kty"] == "OKP" and "d" not in key for key in keys)
     assert independent_check(earned)["credentialSubject"]["name"] == "Ada Lovelace"
     assert "Genuine." in verify_page(earned) and "Genuine." in verify_page(newer)
+
+
+def test_the_rotate_key_command_keeps_the_old_key_published(earned) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("credentials", "rotate-key", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Signing with key-")
+    assert "retired" in lines[1] and "signed 1 credential(s)" in lines[1]
+    assert "signing" in lines[2] and "signed 0 credential(s)" in lines[2]
+    assert "Genuine." in verify_page(earned)
+
+
+def test_a_cohort_page_shows_each_learner_on_its_tracks_and_exports_the_credentials(
+    client, earned, learner, other_learner, make_user, track
+) -> None:
+    from cohorts.models import Assignment, Cohort, Membership
+
+    teacher = make_user("tess")
+    cohort = Cohort.objects.create(name="Spring")
+    for user, role in ((learner, "learner"), (other_learner, "learner"), (teacher, "instructor")):
+        Membership.objects.create(cohort=cohort, user=user, role=role)
+    now = timezone.now()
+    for step in track.steps.all():
+        Assignment.objects.create(cohort=cohort, lab=step.lab, opens_at=now, due_at=now)
+    pass_lab(other_learner, "inference-capacity")
+    client.force_login(teacher)
+
+    page = client.get(reverse("cohorts:tracks", args=[cohort.pk])).content.decode()
+    export = client.get(reverse("cohorts:credentials_csv", args=[cohort.pk]))
+    rows = b"".join(export.streaming_content).decode().splitlines()
+
+    assert "AI infrastructure" in page
+    assert "2 of 2 · complete" in page and "credential issued" in page
+    assert "1 of 2 · next: The training job that never starts" in page
+    assert rows[0] == "learner,name on it,track,issued,credential,revoked,why revoked"
+    assert len(rows) == 2 and rows[1].startswith("ada,Ada Lovelace,ai-infrastructure,")

@@ -325,6 +325,8 @@ MATRIX: list[Case] = [
     ),
     Case("records:issuer_profile", "get", "200 200 200 200 200 200"),
     Case("records:issuer_keys", "get", "200 200 200 200 200 200"),
+    Case("cohorts:tracks", "get", TEACHERS, args=lambda c: [c.side.cohort.pk]),
+    Case("cohorts:credentials_csv", "get", TEACHERS, args=lambda c: [c.side.cohort.pk]),
     Case("staff:autograder_import_new", "get", STAFF),
     Case("staff:autograder_import_new", "post", "L 404 404 404 404 400", label="empty form"),
     Case("staff:autograder_import", "get", STAFF, args=_refused_import),
