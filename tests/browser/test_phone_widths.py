@@ -150,6 +150,7 @@ PAGES = [
     (None, "password-reset", lambda w: reverse("password_reset")),
     (None, "new-password", lambda w: reset_link(w.learner)),
     (None, "invitation", lambda w: w.cohort.invites.get().get_absolute_url()),
+    (None, "verify-credential", lambda w: reverse("records:verify")),
     ("learner", "labs", lambda w: reverse("catalog:lab_list")),
     *(
         ("learner", f"lab-{slug}", lambda w, slug=slug: reverse("catalog:lab_detail", args=[slug]))
@@ -164,6 +165,8 @@ PAGES = [
     ),
     ("learner", "my-progress", in_cohort("cohorts:my_progress")),
     ("learner", "account", lambda w: reverse("accounts:account")),
+    ("learner", "skills-record", lambda w: reverse("records:mine")),
+    ("learner", "leaderboard", lambda w: reverse("grading:leaderboard", args=[w.lab.slug])),
     ("learner", "cohorts", lambda w: reverse("cohorts:list")),
     ("learner", "join", lambda w: reverse("cohorts:join")),
     ("learner", "not-found", lambda w: "/no-such-page/"),
@@ -172,6 +175,7 @@ PAGES = [
     ("instructor", "dashboard", in_cohort("cohorts:dashboard")),
     ("instructor", "roster", in_cohort("cohorts:roster")),
     ("instructor", "assignments", in_cohort("cohorts:assignments")),
+    ("instructor", "tracks", in_cohort("cohorts:tracks")),
     ("instructor", "settings", in_cohort("cohorts:settings")),
     (
         "instructor",
