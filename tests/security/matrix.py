@@ -78,11 +78,13 @@ def _published_record(c: Ctx) -> list:
     """The side's learner's record, published with their lab shown (rolled back after)."""
     from records.models import SkillsRecord
 
-    record = SkillsRecord.objects.create(
+    record, _ = SkillsRecord.objects.get_or_create(
         user=c.side.learner,
-        display_name=f"PUBLIC-NAME-{c.side.key.upper()}",
-        token=SkillsRecord.new_token(),
-        published_at=timezone.now(),
+        defaults={
+            "display_name": f"PUBLIC-NAME-{c.side.key.upper()}",
+            "token": SkillsRecord.new_token(),
+            "published_at": timezone.now(),
+        },
     )
     record.shown_labs.set([c.world.lab])
     return [record.token]
@@ -91,8 +93,11 @@ def _published_record(c: Ctx) -> list:
 def _a_track(c: Ctx) -> list:
     from catalog.models import Track
 
-    track = Track.objects.create(slug="a-track", title="A track", summary="s", content_hash="h")
-    track.steps.create(lab=c.world.lab, position=0)
+    track, made = Track.objects.get_or_create(
+        slug="a-track", defaults={"title": "A track", "summary": "s", "content_hash": "h"}
+    )
+    if made:
+        track.steps.create(lab=c.world.lab, position=0)
     return [track.slug]
 
 
@@ -104,14 +109,16 @@ def _a_credential(c: Ctx) -> list:
     from records.models import Credential
 
     track = Track.objects.get(slug=_a_track(c)[0])
-    credential = Credential.objects.create(
-        id=uuid.uuid4(),
+    credential, _ = Credential.objects.get_or_create(
         user=c.side.learner,
         track=track,
-        subject_name=f"PUBLIC-NAME-{c.side.key.upper()}",
-        issued_at=timezone.now(),
-        kid="key",
-        token="x.y.z",
+        defaults={
+            "id": uuid.uuid4(),
+            "subject_name": f"PUBLIC-NAME-{c.side.key.upper()}",
+            "issued_at": timezone.now(),
+            "kid": "key",
+            "token": "x.y.z",
+        },
     )
     return [credential.pk]
 
