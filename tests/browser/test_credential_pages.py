@@ -7,18 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from catalog.models import Lab
 from catalog.sync import labs_sync
-from grading.intake import submission_create
-from grading.models import Submission
-from grading.progress import labprogress_refresh
 from records.models import SkillsRecord
 from tests.browser.screens import SHOTS
+from tests.browser.session import session_context
+from tests.passes import graded
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,19 +30,9 @@ def test_a_downloaded_credential_verifies_and_a_changed_one_does_not(
     shutil.copy(ROOT / "tracks" / "ai-infrastructure.toml", labs_dir.parent / "tracks")
     labs_sync(root=labs_dir)
     for lab in Lab.objects.all():
-        submission = submission_create(
-            user=learner, lab=lab, files={name: b"1\n" for name in lab.submit_files}
-        )
-        Submission.objects.filter(pk=submission.pk).update(
-            status="graded", score=10, max_score=10, finished_at=timezone.now()
-        )
-        labprogress_refresh(user_id=learner.pk, lab_id=lab.pk)
+        graded(learner, lab)
     SkillsRecord.objects.create(user=learner, display_name="Ada Lovelace")
-    context = browser.new_context(viewport=PHONE, accept_downloads=True)
-    client = Client()
-    client.force_login(learner)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    context = session_context(browser, live_server, learner, viewport=PHONE, accept_downloads=True)
     page = context.new_page()
     page.goto(live_server.url + reverse("records:mine"))
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,6 @@ are written in markdown, HTML and ANSI colour. None may be wider than the screen
 results and the import are stored without Docker or a worker."""
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +11,7 @@ from grading import leaderboard
 from grading.intake import submission_create
 from grading.models import AutograderImport, Submission, TestResult
 from tests.browser.screens import SHOTS
+from tests.browser.session import session_context
 
 pytestmark = pytest.mark.browser
 
@@ -31,11 +30,7 @@ LOG = "\n".join(
 
 
 def open_page(browser, live_server, user, url: str, *, width: int, shot: str):
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    context = session_context(browser, live_server, user, viewport={"width": width, "height": 900})
     page = context.new_page()
     response = page.goto(live_server.url + url)
     assert response.status == 200, shot

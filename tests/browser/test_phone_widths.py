@@ -11,11 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth.models import Permission, User
 from django.contrib.auth.tokens import default_token_generator
 from django.core.files.base import ContentFile
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -27,6 +25,7 @@ from cohorts.models import Assignment, Cohort, Invite, Membership, Regrade
 from grading.models import GradeRun, Submission, SubmissionFile, TestResult
 from grading.progress import labprogress_refresh
 from tests.browser.screens import SHOTS
+from tests.browser.session import session_context
 
 PHONE = {"width": 390, "height": 844}
 LABS = Path(__file__).resolve().parents[2] / "labs"
@@ -195,13 +194,9 @@ TOO_WIDE: dict[tuple[str | None, str], pytest.MarkDecorator] = {}
 def phone_context(browser, live_server, user, *, javascript):
     """A phone's browser, with the user's session when there is one (the log-in page is
     measured as a page of its own)."""
-    context = browser.new_context(viewport=PHONE, java_script_enabled=javascript)
-    if user is not None:
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    return context
+    return session_context(
+        browser, live_server, user, viewport=PHONE, java_script_enabled=javascript
+    )
 
 
 def phone_problems(context, url: str, *, shot: str, status: int, logged_in: bool) -> list[str]:

@@ -6,17 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from catalog.models import Lab
 from catalog.sync import labs_sync
-from grading.intake import submission_create
-from grading.models import Submission
-from grading.progress import labprogress_refresh
 from tests.browser.screens import SHOTS
+from tests.browser.session import session_context
+from tests.passes import graded
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,13 +21,7 @@ PHONE = {"width": 390, "height": 844}
 
 def passed(user, lab: Lab, attempts: int) -> None:
     for number in range(attempts):
-        files = {name: b"1\n" for name in lab.submit_files}
-        submission = submission_create(user=user, lab=lab, files=files)
-        score = 10 if number == attempts - 1 else 5
-        Submission.objects.filter(pk=submission.pk).update(
-            status="graded", score=score, max_score=10, finished_at=timezone.now()
-        )
-    labprogress_refresh(user_id=user.pk, lab_id=lab.pk)
+        graded(user, lab, score=10 if number == attempts - 1 else 5)
 
 
 def test_a_learner_publishes_the_record_and_a_stranger_reads_only_what_they_chose(
@@ -43,11 +33,7 @@ def test_a_learner_publishes_the_record_and_a_stranger_reads_only_what_they_chos
     passed(learner, Lab.objects.get(slug="hello-sandbox"), 1)
     passed(learner, Lab.objects.get(slug="gc-p99-spike"), 3)
     passed(learner, Lab.objects.get(slug="retry-storm"), 2)
-    context = browser.new_context(viewport=PHONE)
-    client = Client()
-    client.force_login(learner)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    context = session_context(browser, live_server, learner, viewport=PHONE)
     page = context.new_page()
     page.goto(live_server.url + reverse("records:mine"))
     page.fill("#id_display_name", "Ada Lovelace")

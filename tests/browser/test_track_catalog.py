@@ -6,17 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from catalog.models import Lab
 from catalog.sync import labs_sync
-from grading.intake import submission_create
-from grading.models import Submission
-from grading.progress import labprogress_refresh
 from tests.browser.screens import SHOTS
+from tests.browser.session import session_context
+from tests.passes import graded
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,23 +26,16 @@ def catalog(labs_dir, learner):
     shutil.copytree(ROOT / "tracks", labs_dir.parent / "tracks")
     report = labs_sync(root=labs_dir)
     assert not report.errors, report.errors
-    hello = Lab.objects.get(slug="hello-sandbox")
-    submission = submission_create(user=learner, lab=hello, files={"logparse.py": b"1\n"})
-    Submission.objects.filter(pk=submission.pk).update(
-        status="graded", score=10, max_score=10, finished_at=timezone.now()
-    )
-    labprogress_refresh(user_id=learner.pk, lab_id=hello.pk)
+    graded(learner, Lab.objects.get(slug="hello-sandbox"))
 
 
 @pytest.mark.parametrize("width", [pytest.param(1280, id="desktop"), pytest.param(390, id="phone")])
 def test_the_catalog_shows_each_track_with_the_learner_s_place_and_next_lab(
     browser, live_server, learner, catalog, width
 ) -> None:
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    client = Client()
-    client.force_login(learner)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    context = session_context(
+        browser, live_server, learner, viewport={"width": width, "height": 900}
+    )
     page = context.new_page()
     page.goto(live_server.url + reverse("catalog:lab_list"))
     SHOTS.mkdir(parents=True, exist_ok=True)

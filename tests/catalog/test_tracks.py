@@ -15,8 +15,8 @@ from catalog.sync import labs_sync
 from catalog.trackfiles import discover_tracks, load_track
 from grading.intake import submission_create
 from grading.models import Submission
-from grading.progress import labprogress_refresh
 from grading.uploads import SubmissionRejected
+from tests.passes import graded
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO_LABS = {path.name for path in discover_labs(ROOT / "labs")}
@@ -112,11 +112,7 @@ def test_labs_sync_loads_updates_and_retires_tracks_and_keeps_a_broken_one(
 
 
 def pass_lab(user, lab) -> None:
-    submission = submission_create(user=user, lab=lab, files={"logparse.py": b"1\n"})
-    Submission.objects.filter(pk=submission.pk).update(
-        status="graded", score=10, max_score=10, finished_at=timezone.now()
-    )
-    labprogress_refresh(user_id=user.pk, lab_id=lab.pk)
+    graded(user, lab)
 
 
 def test_the_catalog_shows_the_learner_s_place_and_next_lab(
